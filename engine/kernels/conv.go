@@ -1,11 +1,15 @@
 // Package kernels holds the engine's compute kernels as dst-first functions
-// on plain []float32 slices in NCHW layout. Every kernel here is the naive
+// on plain []F slices in NCHW layout. Every kernel here is the naive
 // reference: written for clarity, used as the oracle in conformance tests and
 // as the fallback when no fast backend is available. Fast implementations
 // live behind engine/backend and must agree with these.
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/resnet-repro/resnet-repro/engine/tensor"
+)
 
 // ConvParams describes a 2-D convolution without bias (the paper puts BN
 // after every conv, so convs carry no bias; Sec. 3.4).
@@ -60,7 +64,7 @@ func checkLen(name string, got, want int) {
 
 // ConvForward computes y[n,k,p,q] = sum_{c,r,s} w[k,c,r,s] * x[n,c,p*st+r-pad,q*st+s-pad],
 // with out-of-range x read as zero. y is overwritten.
-func ConvForward(y, x, w []float32, p ConvParams) {
+func ConvForward[F tensor.Float](y, x, w []F, p ConvParams) {
 	p.Validate()
 	checkLen("x", len(x), p.XSize())
 	checkLen("w", len(w), p.WSize())
@@ -102,7 +106,7 @@ func ConvForward(y, x, w []float32, p ConvParams) {
 // ConvBackwardData computes dx = dL/dx given dy = dL/dy:
 // dx[n,c,h,w] = sum over (k,r,s,p,q) with h = p*st+r-pad, w = q*st+s-pad of w[k,c,r,s]*dy[n,k,p,q].
 // dx is overwritten.
-func ConvBackwardData(dx, dy, w []float32, p ConvParams) {
+func ConvBackwardData[F tensor.Float](dx, dy, w []F, p ConvParams) {
 	p.Validate()
 	checkLen("dx", len(dx), p.XSize())
 	checkLen("w", len(w), p.WSize())
@@ -145,7 +149,7 @@ func ConvBackwardData(dx, dy, w []float32, p ConvParams) {
 // dw[k,c,r,s] = sum_{n,p,q} dy[n,k,p,q] * x[n,c,p*st+r-pad,q*st+s-pad].
 // dw is overwritten (each weight is used once per step, so there is nothing
 // to accumulate across calls).
-func ConvBackwardWeights(dw, dy, x []float32, p ConvParams) {
+func ConvBackwardWeights[F tensor.Float](dw, dy, x []F, p ConvParams) {
 	p.Validate()
 	checkLen("x", len(x), p.XSize())
 	checkLen("dw", len(dw), p.WSize())
@@ -161,7 +165,7 @@ func ConvBackwardWeights(dw, dy, x []float32, p ConvParams) {
 				xc := x[(n*p.C+c)*p.H*p.W : (n*p.C+c+1)*p.H*p.W]
 				for r := 0; r < p.R; r++ {
 					for s := 0; s < p.S; s++ {
-						var acc float32
+						var acc F
 						for oh := 0; oh < P; oh++ {
 							ih := oh*p.Stride + r - p.Pad
 							if ih < 0 || ih >= p.H {

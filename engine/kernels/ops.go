@@ -3,6 +3,8 @@ package kernels
 import (
 	"fmt"
 	"math"
+
+	"github.com/resnet-repro/resnet-repro/engine/tensor"
 )
 
 // LinearParams describes a fully connected layer with bias:
@@ -13,7 +15,7 @@ type LinearParams struct{ N, In, Out int }
 func (p LinearParams) MACs() int64 { return int64(p.N) * int64(p.In) * int64(p.Out) }
 
 // LinearForward computes y[n,o] = b[o] + sum_i x[n,i]*w[o,i].
-func LinearForward(y, x, w, b []float32, p LinearParams) {
+func LinearForward[F tensor.Float](y, x, w, b []F, p LinearParams) {
 	checkLen("x", len(x), p.N*p.In)
 	checkLen("w", len(w), p.Out*p.In)
 	checkLen("b", len(b), p.Out)
@@ -32,7 +34,7 @@ func LinearForward(y, x, w, b []float32, p LinearParams) {
 }
 
 // LinearBackwardData computes dx[n,i] = sum_o dy[n,o]*w[o,i]; dx is overwritten.
-func LinearBackwardData(dx, dy, w []float32, p LinearParams) {
+func LinearBackwardData[F tensor.Float](dx, dy, w []F, p LinearParams) {
 	checkLen("dx", len(dx), p.N*p.In)
 	checkLen("dy", len(dy), p.N*p.Out)
 	checkLen("w", len(w), p.Out*p.In)
@@ -53,7 +55,7 @@ func LinearBackwardData(dx, dy, w []float32, p LinearParams) {
 
 // LinearBackwardWeights computes dw[o,i] = sum_n dy[n,o]*x[n,i] and
 // db[o] = sum_n dy[n,o]; both are overwritten.
-func LinearBackwardWeights(dw, db, dy, x []float32, p LinearParams) {
+func LinearBackwardWeights[F tensor.Float](dw, db, dy, x []F, p LinearParams) {
 	checkLen("dw", len(dw), p.Out*p.In)
 	checkLen("db", len(db), p.Out)
 	checkLen("dy", len(dy), p.N*p.Out)
@@ -82,14 +84,14 @@ func LinearBackwardWeights(dw, db, dy, x []float32, p LinearParams) {
 // paper applies BN after every conv, Sec. 3.4).
 type BNParams struct {
 	N, C, HW int
-	Eps      float32 // added to the variance; 1e-5 as in PyTorch and Caffe
+	Eps      float64 // added to the variance; 1e-5 as in PyTorch and Caffe
 }
 
 // BNForwardTrain normalizes with the batch's own statistics:
 // mean[c] = avg x, var[c] = avg (x-mean)^2 (biased), invstd[c] = 1/sqrt(var+eps),
 // y = gamma*(x-mean)*invstd + beta. It writes mean, variance (biased) and
 // invstd for the backward pass and the running averages.
-func BNForwardTrain(y, mean, variance, invstd, x, gamma, beta []float32, p BNParams) {
+func BNForwardTrain[F tensor.Float](y, mean, variance, invstd, x, gamma, beta []F, p BNParams) {
 	checkLen("x", len(x), p.N*p.C*p.HW)
 	checkLen("y", len(y), len(x))
 	m := float64(p.N * p.HW)
@@ -109,10 +111,10 @@ func BNForwardTrain(y, mean, variance, invstd, x, gamma, beta []float32, p BNPar
 			}
 		}
 		va := sq / m
-		is := 1 / math.Sqrt(va+float64(p.Eps))
-		mean[c], variance[c], invstd[c] = float32(mu), float32(va), float32(is)
-		scale := gamma[c] * float32(is)
-		shift := beta[c] - float32(mu)*scale
+		is := 1 / math.Sqrt(va+p.Eps)
+		mean[c], variance[c], invstd[c] = F(mu), F(va), F(is)
+		scale := gamma[c] * F(is)
+		shift := beta[c] - F(mu)*scale
 		for n := 0; n < p.N; n++ {
 			o := (n*p.C + c) * p.HW
 			for i, v := range x[o : o+p.HW] {
@@ -124,11 +126,11 @@ func BNForwardTrain(y, mean, variance, invstd, x, gamma, beta []float32, p BNPar
 
 // BNForwardInfer normalizes with running statistics:
 // y = gamma*(x-runMean)/sqrt(runVar+eps) + beta.
-func BNForwardInfer(y, x, gamma, beta, runMean, runVar []float32, p BNParams) {
+func BNForwardInfer[F tensor.Float](y, x, gamma, beta, runMean, runVar []F, p BNParams) {
 	checkLen("x", len(x), p.N*p.C*p.HW)
 	checkLen("y", len(y), len(x))
 	for c := 0; c < p.C; c++ {
-		scale := gamma[c] / float32(math.Sqrt(float64(runVar[c])+float64(p.Eps)))
+		scale := gamma[c] / F(math.Sqrt(float64(runVar[c])+p.Eps))
 		shift := beta[c] - runMean[c]*scale
 		for n := 0; n < p.N; n++ {
 			o := (n*p.C + c) * p.HW
@@ -143,11 +145,11 @@ func BNForwardInfer(y, x, gamma, beta, runMean, runVar []float32, p BNParams) {
 // dbeta[c] = sum dy, dgamma[c] = sum dy*xhat,
 // dx = gamma*invstd/M * (M*dy - dbeta - xhat*dgamma).
 // dx, dgamma and dbeta are overwritten.
-func BNBackward(dx, dgamma, dbeta, dy, x, gamma, mean, invstd []float32, p BNParams) {
+func BNBackward[F tensor.Float](dx, dgamma, dbeta, dy, x, gamma, mean, invstd []F, p BNParams) {
 	checkLen("x", len(x), p.N*p.C*p.HW)
 	checkLen("dy", len(dy), len(x))
 	checkLen("dx", len(dx), len(x))
-	m := float32(p.N * p.HW)
+	m := F(p.N * p.HW)
 	for c := 0; c < p.C; c++ {
 		mu, is := mean[c], invstd[c]
 		var sdy, sdyx float64
@@ -158,7 +160,7 @@ func BNBackward(dx, dgamma, dbeta, dy, x, gamma, mean, invstd []float32, p BNPar
 				sdyx += float64(g) * float64((x[o+i]-mu)*is)
 			}
 		}
-		dbeta[c], dgamma[c] = float32(sdy), float32(sdyx)
+		dbeta[c], dgamma[c] = F(sdy), F(sdyx)
 		k := gamma[c] * is / m
 		for n := 0; n < p.N; n++ {
 			o := (n*p.C + c) * p.HW
@@ -171,7 +173,7 @@ func BNBackward(dx, dgamma, dbeta, dy, x, gamma, mean, invstd []float32, p BNPar
 }
 
 // ReLUForward computes y = max(0, x). y and x may be the same slice.
-func ReLUForward(y, x []float32) {
+func ReLUForward[F tensor.Float](y, x []F) {
 	checkLen("y", len(y), len(x))
 	for i, v := range x {
 		if v > 0 {
@@ -184,7 +186,7 @@ func ReLUForward(y, x []float32) {
 
 // ReLUBackward computes dx = dy where the ReLU's output y > 0, else 0.
 // dx and dy may be the same slice.
-func ReLUBackward(dx, dy, y []float32) {
+func ReLUBackward[F tensor.Float](dx, dy, y []F) {
 	checkLen("dx", len(dx), len(dy))
 	checkLen("y", len(y), len(dy))
 	for i, v := range y {
@@ -197,7 +199,7 @@ func ReLUBackward(dx, dy, y []float32) {
 }
 
 // Add computes y = a + b elementwise; y may alias a or b.
-func Add(y, a, b []float32) {
+func Add[F tensor.Float](y, a, b []F) {
 	checkLen("a", len(a), len(y))
 	checkLen("b", len(b), len(y))
 	for i := range y {
@@ -220,8 +222,8 @@ func (p PoolParams) Q() int { return (p.W+2*p.Pad-p.Size)/p.Stride + 1 }
 
 // argmaxWindow returns the index in the plane of the largest x in the window
 // of output (oh, ow); ties go to the first in row-major order.
-func argmaxWindow(plane []float32, p PoolParams, oh, ow int) int {
-	best, bestIdx := float32(math.Inf(-1)), -1
+func argmaxWindow[F tensor.Float](plane []F, p PoolParams, oh, ow int) int {
+	best, bestIdx := F(math.Inf(-1)), -1
 	for r := 0; r < p.Size; r++ {
 		ih := oh*p.Stride + r - p.Pad
 		if ih < 0 || ih >= p.H {
@@ -244,7 +246,7 @@ func argmaxWindow(plane []float32, p PoolParams, oh, ow int) int {
 }
 
 // MaxPoolForward computes y[n,c,p,q] = max over the window of x.
-func MaxPoolForward(y, x []float32, p PoolParams) {
+func MaxPoolForward[F tensor.Float](y, x []F, p PoolParams) {
 	P, Q := p.P(), p.Q()
 	checkLen("x", len(x), p.N*p.C*p.H*p.W)
 	checkLen("y", len(y), p.N*p.C*P*Q)
@@ -260,7 +262,7 @@ func MaxPoolForward(y, x []float32, p PoolParams) {
 
 // MaxPoolBackward routes each dy to the position of its window's maximum in
 // x (recomputed from x rather than stored); dx is overwritten.
-func MaxPoolBackward(dx, dy, x []float32, p PoolParams) {
+func MaxPoolBackward[F tensor.Float](dx, dy, x []F, p PoolParams) {
 	P, Q := p.P(), p.Q()
 	checkLen("x", len(x), p.N*p.C*p.H*p.W)
 	checkLen("dx", len(dx), len(x))
@@ -281,11 +283,11 @@ func MaxPoolBackward(dx, dy, x []float32, p PoolParams) {
 
 // GlobalAvgPoolForward computes y[n,c] = (1/HW) sum_hw x[n,c,h,w];
 // x is (N*C) planes of hw values, y has N*C values.
-func GlobalAvgPoolForward(y, x []float32, hw int) {
+func GlobalAvgPoolForward[F tensor.Float](y, x []F, hw int) {
 	checkLen("x", len(x), len(y)*hw)
-	inv := 1 / float32(hw)
+	inv := 1 / F(hw)
 	for i := range y {
-		var s float32
+		var s F
 		for _, v := range x[i*hw : (i+1)*hw] {
 			s += v
 		}
@@ -294,9 +296,9 @@ func GlobalAvgPoolForward(y, x []float32, hw int) {
 }
 
 // GlobalAvgPoolBackward spreads dy[n,c]/HW over the plane; dx is overwritten.
-func GlobalAvgPoolBackward(dx, dy []float32, hw int) {
+func GlobalAvgPoolBackward[F tensor.Float](dx, dy []F, hw int) {
 	checkLen("dx", len(dx), len(dy)*hw)
-	inv := 1 / float32(hw)
+	inv := 1 / F(hw)
 	for i, g := range dy {
 		v := g * inv
 		for j := range dx[i*hw : (i+1)*hw] {
@@ -309,7 +311,7 @@ func GlobalAvgPoolBackward(dx, dy []float32, hw int) {
 // -log softmax(logits[n])[labels[n]] and writes dlogits = (softmax - onehot)/N,
 // the gradient of that mean. logits and dlogits are (N, classes). It also
 // returns the number of rows whose argmax is not the label (top-1 errors).
-func SoftmaxCrossEntropy(dlogits, logits []float32, labels []int, classes int) (loss float64, errors int) {
+func SoftmaxCrossEntropy[F tensor.Float](dlogits, logits []F, labels []int, classes int) (loss float64, errors int) {
 	n := len(labels)
 	checkLen("logits", len(logits), n*classes)
 	checkLen("dlogits", len(dlogits), n*classes)
@@ -339,7 +341,7 @@ func SoftmaxCrossEntropy(dlogits, logits []float32, labels []int, classes int) (
 			if j == lab {
 				pj--
 			}
-			drow[j] = float32(pj / float64(n))
+			drow[j] = F(pj / float64(n))
 		}
 	}
 	return loss / float64(n), errors

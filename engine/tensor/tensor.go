@@ -73,3 +73,7 @@ func FromData(data []float32, shape ...int) *Tensor {
 func (t *Tensor) Clone() *Tensor {
 	return &Tensor{Shape: t.Shape.Clone(), Data: append([]float32(nil), t.Data...)}
 }
+
+// Float is the element type of the engine's kernels and layers: float32 for
+// training and inference, float64 for numeric gradient checks.
+type Float interface{ ~float32 | ~float64 }
