@@ -1,0 +1,21 @@
+// Package nn holds the network layers with explicit forward and backward
+// passes, generic over the element type (float32 for training, float64 for
+// numeric gradient checks; see engine/gradcheck).
+//
+// Layers (Conv2D, BatchNorm, Linear) work on caller-provided buffers.
+// Modules (Stem, Residual, Head) own the activations that backward needs
+// and are chained by Network. Memory plan (Sec. 3 of the paper defines the
+// blocks; the plan is ours):
+//
+//   - every module owns its output buffer, so a module's input is the
+//     previous module's output and stays intact until Backward;
+//   - a residual module keeps only its conv outputs (pre-BN) and its output;
+//     the BN+ReLU outputs inside the branch are recomputed in Backward from
+//     the conv outputs and the saved batch statistics, which costs one cheap
+//     elementwise pass and saves a full activation per conv;
+//   - transient buffers (recomputed activations, in-block gradients, the two
+//     ping-pong gradient buffers that carry dy between modules) are shared
+//     workspace slots, sized once to the largest use and allocated once.
+//
+// After Build, a training step (Forward, loss, Backward) allocates nothing.
+package nn
