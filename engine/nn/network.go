@@ -137,3 +137,28 @@ func (n *Network[F]) InitHe(seed uint64) {
 		}
 	}
 }
+
+// CopyWeights copies every parameter and state of src into dst, converting
+// the element type; both networks must come from the same definition.
+func CopyWeights[D, S tensor.Float](dst *Network[D], src *Network[S]) {
+	dp, sp := dst.Params(), src.Params()
+	ds, ss := dst.States(), src.States()
+	if len(dp) != len(sp) || len(ds) != len(ss) {
+		panic("nn: CopyWeights between different networks")
+	}
+	for i := range dp {
+		copyConvert(dp[i].Data, sp[i].Data, dp[i].Name, sp[i].Name)
+	}
+	for i := range ds {
+		copyConvert(ds[i].Data, ss[i].Data, ds[i].Name, ss[i].Name)
+	}
+}
+
+func copyConvert[D, S tensor.Float](dst []D, src []S, dn, sn string) {
+	if dn != sn || len(dst) != len(src) {
+		panic(fmt.Sprintf("nn: CopyWeights: %s (%d) vs %s (%d)", dn, len(dst), sn, len(src)))
+	}
+	for i, v := range src {
+		dst[i] = D(v)
+	}
+}
