@@ -1,0 +1,102 @@
+package optim
+
+import (
+	"fmt"
+	"math"
+)
+
+// Schedule gives the learning rate of each iteration. Schedules that react
+// to measurements (warm-up until training error falls, divide on plateau)
+// are told them through Observe; their whole state is exported so a
+// checkpoint can restore it.
+type Schedule struct {
+	Base float64 // 0.1 in the paper
+	// Steps divide the rate by Factor at each listed iteration (CIFAR:
+	// 32k and 48k, Sec. 4.2).
+	Steps  []int
+	Factor float64 // 10
+	// Warmup: while WarmupActive, the rate is WarmupLR; it ends when the
+	// observed training error drops below WarmupUntilError (ResNet-110:
+	// 0.01 until training error < 80%, about 400 iterations, Sec. 4.2), or
+	// at WarmupMaxIters as a safety cap (0 = none).
+	WarmupLR         float64
+	WarmupUntilError float64
+	WarmupMaxIters   int
+	WarmupActive     bool
+	WarmupEndedAt    int // iteration at which warm-up ended, -1 while active or unused
+	// Plateau divides the rate by Factor when the observed error has not
+	// improved by PlateauThreshold for PlateauPatience observations
+	// (ImageNet: "divided by 10 when the error plateaus", Sec. 3.4).
+	Plateau          bool
+	PlateauPatience  int
+	PlateauThreshold float64
+	PlateauBest      float64
+	PlateauBad       int
+	PlateauDivisions int
+}
+
+// NewStepSchedule is lr = base / factor^(number of steps passed).
+func NewStepSchedule(base, factor float64, steps []int) *Schedule {
+	return &Schedule{Base: base, Factor: factor, Steps: steps, WarmupEndedAt: -1, PlateauBest: math.Inf(1)}
+}
+
+// WithWarmup enables the ResNet-110 warm-up.
+func (s *Schedule) WithWarmup(lr, untilError float64, maxIters int) *Schedule {
+	s.WarmupLR, s.WarmupUntilError, s.WarmupMaxIters, s.WarmupActive = lr, untilError, maxIters, true
+	return s
+}
+
+// WithPlateau enables divide-on-plateau.
+func (s *Schedule) WithPlateau(patience int, threshold float64) *Schedule {
+	s.Plateau, s.PlateauPatience, s.PlateauThreshold = true, patience, threshold
+	return s
+}
+
+// LR is the rate for iteration it (0-based).
+func (s *Schedule) LR(it int) float64 {
+	if s.WarmupActive && (s.WarmupMaxIters == 0 || it < s.WarmupMaxIters) {
+		return s.WarmupLR
+	}
+	lr := s.Base
+	for _, st := range s.Steps {
+		if it >= st {
+			lr /= s.Factor
+		}
+	}
+	for i := 0; i < s.PlateauDivisions; i++ {
+		lr /= s.Factor
+	}
+	return lr
+}
+
+// ObserveTrainError reports the training error (fraction) measured up to
+// iteration it; it may end the warm-up. It returns a description of the
+// change, or "".
+func (s *Schedule) ObserveTrainError(it int, trainErr float64) string {
+	if s.WarmupActive && (trainErr < s.WarmupUntilError || (s.WarmupMaxIters > 0 && it >= s.WarmupMaxIters)) {
+		s.WarmupActive = false
+		s.WarmupEndedAt = it
+		return fmt.Sprintf("warm-up ended at iteration %d (training error %.1f%%)", it, 100*trainErr)
+	}
+	return ""
+}
+
+// ObserveValError reports a validation error for divide-on-plateau; it
+// returns a description of a learning-rate change, or "".
+func (s *Schedule) ObserveValError(it int, valErr float64) string {
+	if !s.Plateau {
+		return ""
+	}
+	if valErr < s.PlateauBest-s.PlateauThreshold {
+		s.PlateauBest, s.PlateauBad = valErr, 0
+		return ""
+	}
+	s.PlateauBad++
+	if s.PlateauBad >= s.PlateauPatience {
+		s.PlateauDivisions++
+		s.PlateauBad = 0
+		s.PlateauBest = valErr
+		return fmt.Sprintf("error plateaued at %.2f%%: learning rate divided by %g at iteration %d", 100*valErr, s.Factor, it)
+	}
+	return ""
+}
