@@ -19,9 +19,10 @@ import (
 
 var npyDescr = regexp.MustCompile(`'descr':\s*'([<>|=])([a-z])(\d+)'`)
 
-// readNpyDense parses a NumPy v1.0 .npy file into a gorgonia Dense,
-// rejecting big-endian data (gorgonia assumes little-endian).
-func readNpyDense(path string) (*gt.Dense, error) {
+// readNpyFloat32Dense parses a NumPy v1.0 float32 .npy file into a
+// gorgonia Dense, rejecting other dtypes and big-endian data (gorgonia
+// assumes little-endian).
+func readNpyFloat32Dense(path string) (*gt.Dense, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -40,6 +41,9 @@ func readNpyDense(path string) (*gt.Dense, error) {
 	if string(m[1]) == ">" {
 		return nil, fmt.Errorf("%s: big-endian dtype %s%s%s is not supported; save as little-endian", path, m[1], m[2], m[3])
 	}
+	if dt := string(m[2]) + string(m[3]); dt != "f4" {
+		return nil, fmt.Errorf("%s: dtype %s%s, want float32 (<f4)", path, m[1], dt)
+	}
 	d := new(gt.Dense)
 	if err := d.ReadNpy(bytes.NewReader(raw)); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
@@ -55,7 +59,7 @@ func readNpyDense(path string) (*gt.Dense, error) {
 // error naming it (no silent conversion: exact comparisons with other
 // frameworks need the same bits).
 func ReadNpyFloat32(path string) (*Tensor, error) {
-	d, err := readNpyDense(path)
+	d, err := readNpyFloat32Dense(path)
 	if err != nil {
 		return nil, err
 	}
