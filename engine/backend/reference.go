@@ -122,9 +122,9 @@ func (c *refConv) BackwardWeights(dw, dy, x []float32) {
 
 type refLinear struct{ p kernels.LinearParams }
 
-func (l *refLinear) Params() kernels.LinearParams       { return l.p }
-func (l *refLinear) Forward(y, x, w, b []float32)       { kernels.LinearForward(y, x, w, b, l.p) }
-func (l *refLinear) BackwardData(dx, dy, w []float32)   { kernels.LinearBackwardData(dx, dy, w, l.p) }
+func (l *refLinear) Params() kernels.LinearParams     { return l.p }
+func (l *refLinear) Forward(y, x, w, b []float32)     { kernels.LinearForward(y, x, w, b, l.p) }
+func (l *refLinear) BackwardData(dx, dy, w []float32) { kernels.LinearBackwardData(dx, dy, w, l.p) }
 func (l *refLinear) BackwardWeights(dw, db, dy, x []float32) {
 	kernels.LinearBackwardWeights(dw, db, dy, x, l.p)
 }

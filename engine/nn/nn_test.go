@@ -45,11 +45,11 @@ func expectClose(t *testing.T, r gradcheck.Result) {
 // scalar loss L = <r, forward(...)> with a fixed random r.
 func TestConvGradients(t *testing.T) {
 	cases := []kernels.ConvParams{
-		{N: 2, C: 3, H: 5, W: 5, K: 4, R: 3, S: 3, Stride: 1, Pad: 1},  // CIFAR 3x3
-		{N: 2, C: 3, H: 6, W: 6, K: 4, R: 3, S: 3, Stride: 2, Pad: 1},  // stride-2 3x3 (conv3_1)
-		{N: 1, C: 4, H: 5, W: 5, K: 6, R: 1, S: 1, Stride: 2, Pad: 0},  // bottleneck 1x1/2, projection
+		{N: 2, C: 3, H: 5, W: 5, K: 4, R: 3, S: 3, Stride: 1, Pad: 1},   // CIFAR 3x3
+		{N: 2, C: 3, H: 6, W: 6, K: 4, R: 3, S: 3, Stride: 2, Pad: 1},   // stride-2 3x3 (conv3_1)
+		{N: 1, C: 4, H: 5, W: 5, K: 6, R: 1, S: 1, Stride: 2, Pad: 0},   // bottleneck 1x1/2, projection
 		{N: 1, C: 3, H: 11, W: 11, K: 2, R: 7, S: 7, Stride: 2, Pad: 3}, // ImageNet stem 7x7/2
-		{N: 1, C: 2, H: 4, W: 6, K: 3, R: 3, S: 1, Stride: 1, Pad: 0},  // non-square kernel and map
+		{N: 1, C: 2, H: 4, W: 6, K: 3, R: 3, S: 1, Stride: 1, Pad: 0},   // non-square kernel and map
 	}
 	for _, p := range cases {
 		rng := rand.New(rand.NewPCG(1, 2))
@@ -197,7 +197,7 @@ func TestResidualGradients(t *testing.T) {
 
 func TestStemAndHeadGradients(t *testing.T) {
 	for _, cfg := range []StemConfig{
-		{N: 2, C: 3, H: 6, W: 6, K: 4, R: 3, Stride: 1, Pad: 1},             // CIFAR stem
+		{N: 2, C: 3, H: 6, W: 6, K: 4, R: 3, Stride: 1, Pad: 1},               // CIFAR stem
 		{N: 1, C: 3, H: 13, W: 13, K: 3, R: 7, Stride: 2, Pad: 3, Pool: true}, // ImageNet stem and pool
 	} {
 		ctx := NewContext[float64](nil)
