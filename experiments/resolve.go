@@ -31,7 +31,7 @@ var Scales = []string{ScaleSmoke, ScaleQuick, ScalePaper}
 // a second on the reference engine (width 0.25, batch 8); quick's are the
 // fallback for a spec that does not set its own budget.
 var scaleDefaults = map[string]Override{
-	ScaleSmoke: {Width: 0.25, Iterations: 4, Batch: 8, Seeds: 1, TrainSubset: 64, EvalSubset: 32,
+	ScaleSmoke: {Width: 0.25, Iterations: 4, Batch: 8, Seeds: 1, TrainSubset: 64, EvalSubset: 16,
 		EvalInterval: 2, WarmupMaxIterations: 2, PlateauPatience: 1},
 	ScaleQuick: {Iterations: 1000, EvalInterval: 100},
 	ScalePaper: {},
@@ -77,6 +77,8 @@ type ResolvedRun struct {
 	// diagram specs. Each seed is a separate training with its own
 	// identity, Config.ID(seed).
 	Seeds []int `json:"seeds"`
+	// IDs are the identities of the trainings, IDs[i] = Config.ID(Seeds[i]).
+	IDs []string `json:"ids"`
 	// Protocol is the final view whose metrics stand for the paper's
 	// numbers ("single", "center", "10-crop", "multi-scale"); "" for
 	// analytic and diagram specs.
@@ -163,8 +165,8 @@ func (c Config) ID(seed int) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// IDs returns Config.ID of each seed, in Seeds order.
-func (r ResolvedRun) IDs() []string {
+// identities returns Config.ID of each seed, in Seeds order.
+func (r ResolvedRun) identities() []string {
 	ids := make([]string, len(r.Seeds))
 	for i, s := range r.Seeds {
 		ids[i] = r.Config.ID(s)
@@ -312,6 +314,7 @@ func (s *Spec) resolveRun(run Run, opts Options) (ResolvedRun, error) {
 	for i := range rr.Seeds {
 		rr.Seeds[i] = i + 1
 	}
+	rr.IDs = rr.identities()
 	return rr, nil
 }
 
