@@ -131,16 +131,12 @@ func paperOrder(id string) int {
 	return n
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// yamlSyntaxError turns a yaml.v3 parse error into a LoadError; yaml.v3
-// reports the line but no column, so the column is left out.
+// yamlSyntaxError turns a yaml.v3 parse error into a LoadError. yaml.v3
+// gives no column, and its line is sometimes the 0-based line of the
+// enclosing construct, so the line goes into the message as "near line N"
+// rather than into the position.
 func yamlSyntaxError(file string, err error) error {
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &LoadError{File: file, Line: line, Msg: "YAML syntax: " + m[2]}
-	}
-	return &LoadError{File: file, Msg: "YAML syntax: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+	return &LoadError{File: file, Msg: "YAML syntax error: " + strings.TrimPrefix(err.Error(), "yaml: ")}
 }
 
 // validator checks a decoded spec's meaning, pointing at positions recorded
