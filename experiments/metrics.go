@@ -10,9 +10,9 @@ package experiments
 var Metrics = map[string]string{
 	"train_error":       "training error (%) at the end of training: mean error of the training mini-batches over the last evaluation interval (augmented images, training-mode BN), as plotted dashed in Figs 1, 4, 6",
 	"test_error":        "CIFAR-10 test error (%) at the end of training, single view of the original 32x32 image (Sec 4.2); for a CIFAR proxy of an ImageNet spec, the proxy's test error",
-	"val_error":         "center-crop top-1 error (%) on the evaluation set at the end of training (the bold curves of Fig. 4)",
-	"top1_error":        "top-1 error (%) with the spec's final test protocol (10-crop for Tables 2-3, multi-scale for Table 4)",
-	"top5_error":        "top-5 error (%) with the spec's final test protocol",
+	"val_error":         "top-1 error (%) of the last periodic evaluation, in the recipe's curve view (ImageNet: center crop, the bold curves of Fig. 4; a CIFAR-10 proxy: single view of the test image)",
+	"top1_error":        "top-1 error (%) of the final evaluation in the resolved run's Protocol view (10-crop for Tables 2-3, multi-scale for Table 4, single view for a CIFAR-10 proxy)",
+	"top5_error":        "top-5 error (%) of the final evaluation in the resolved run's Protocol view",
 	"test_error_best":   "lowest test_error over a run's seeds",
 	"test_error_mean":   "mean test_error over a run's seeds",
 	"test_error_std":    "standard deviation of test_error over a run's seeds",

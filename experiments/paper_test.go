@@ -44,7 +44,7 @@ var paperNumbers = map[string]float64{
 	"table4/PReLU-net [13] top1_error": 21.59, "table4/PReLU-net [13] top5_error": 5.71,
 	"table4/BN-inception [16] top1_error": 21.99, "table4/BN-inception [16] top5_error": 5.81,
 	// A.5 Table 5 (ensembles, top-5 on test).
-	"table5/resnet-ensemble top5_error": 3.57,
+	"table5/resnet-ensemble top5_error":      3.57,
 	"table5/VGG [41] (ILSVRC'14) top5_error": 7.32, "table5/GoogLeNet [44] (ILSVRC'14) top5_error": 6.66,
 	"table5/VGG [41] (v5) top5_error": 6.8, "table5/PReLU-net [13] top5_error": 4.94,
 	"table5/BN-inception [16] top5_error": 4.82,
