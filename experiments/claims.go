@@ -1,0 +1,227 @@
+package experiments
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Claim is one of the paper's qualitative statements in a checkable form.
+//
+// Kinds, with v(r) the value of Metric for run r and Runs = [r0, r1, ...]:
+//
+//	less                 v(r0) < v(r1) - Margin         (2 runs)
+//	greater              v(r0) > v(r1) + Margin         (2 runs)
+//	ordered              v(r0) <= v(r1) <= ...          (>= 2 runs; "C <= B <= A")
+//	monotone_decreasing  v(r0) > v(r1) > ...            (>= 2 runs, strict)
+//	monotone_increasing  v(r0) < v(r1) < ...            (>= 2 runs, strict)
+//	below                v(r0) < Value                  (1 run)
+//	above                v(r0) > Value                  (1 run)
+type Claim struct {
+	// ID is unique within the spec ("table3-shortcut-options").
+	ID string `yaml:"id" json:"id"`
+	// Paper is the paper's wording (quoted where the text is quoted).
+	Paper string `yaml:"paper" json:"paper"`
+	// Where names the paper's section, table or figure.
+	Where  string   `yaml:"where,omitempty" json:"where,omitempty"`
+	Kind   string   `yaml:"kind" json:"kind"`
+	Metric string   `yaml:"metric" json:"metric"`
+	Runs   []string `yaml:"runs" json:"runs"`
+	// Value is the threshold of above/below (same unit as Metric).
+	Value *float64 `yaml:"value,omitempty" json:"value,omitempty"`
+	// Margin is the least gap less/greater require (default 0: strict).
+	Margin float64 `yaml:"margin,omitempty" json:"margin,omitempty"`
+	// PaperGap is the gap the paper reports for less/greater ("by 3.5%");
+	// it is shown in the verdict's detail, not tested.
+	PaperGap float64 `yaml:"paper_gap,omitempty" json:"paper_gap,omitempty"`
+	// Scales lists the scales at which the claim can be expected to be
+	// measured meaningfully (e.g. "paper" for ResNet-1202's <0.1% training
+	// error); empty means every scale.
+	Scales []string `yaml:"scales,omitempty" json:"scales,omitempty"`
+}
+
+// Claim kinds.
+const (
+	ClaimLess               = "less"
+	ClaimGreater            = "greater"
+	ClaimOrdered            = "ordered"
+	ClaimMonotoneDecreasing = "monotone_decreasing"
+	ClaimMonotoneIncreasing = "monotone_increasing"
+	ClaimBelow              = "below"
+	ClaimAbove              = "above"
+)
+
+// claimArity gives the allowed number of runs per kind: exact for pairs
+// and singles, a minimum (negative) for chains.
+var claimArity = map[string]int{
+	ClaimLess: 2, ClaimGreater: 2, ClaimBelow: 1, ClaimAbove: 1,
+	ClaimOrdered: -2, ClaimMonotoneDecreasing: -2, ClaimMonotoneIncreasing: -2,
+}
+
+// Verdict statuses.
+const (
+	Held          = "held"
+	NotHeld       = "not_held"
+	NotMeasurable = "not_measurable"
+)
+
+// Verdict is the outcome of evaluating a claim on measured values.
+type Verdict struct {
+	// Status is Held, NotHeld or NotMeasurable.
+	Status string `json:"status"`
+	// Detail gives the numbers that decided it, e.g.
+	// "plain-56 test_error 12.3 > plain-20 test_error 9.1".
+	Detail string `json:"detail"`
+	// Values are the values used, in the order of the claim's runs (absent
+	// ones left out).
+	Values []Measured `json:"values,omitempty"`
+}
+
+// Measured is one value a verdict used.
+type Measured struct {
+	Run    string  `json:"run"`
+	Metric string  `json:"metric"`
+	Value  float64 `json:"value"`
+}
+
+// ValuesFunc returns the measured value of metric for run (a run or
+// ensemble name of the spec) and whether it exists.
+type ValuesFunc func(run, metric string) (float64, bool)
+
+// AppliesAt reports whether the claim is meant to be checked at scale.
+func (c Claim) AppliesAt(scale string) bool {
+	return len(c.Scales) == 0 || slices.Contains(c.Scales, scale)
+}
+
+// EvaluateAt is Evaluate, except that a claim restricted to other scales is
+// not measurable at this one (its detail says which scales it needs).
+func EvaluateAt(c Claim, scale string, values ValuesFunc) Verdict {
+	if !c.AppliesAt(scale) {
+		return Verdict{Status: NotMeasurable,
+			Detail: fmt.Sprintf("checked only at %s scale (this is %s scale)", strings.Join(c.Scales, ", "), scale)}
+	}
+	return Evaluate(c, values)
+}
+
+// Evaluate checks claim c against measured values. A missing, NaN or
+// infinite value makes the claim not measurable; otherwise it is held or
+// not held according to its kind (see Claim). The detail lists every value
+// with the relation that decided the verdict.
+func Evaluate(c Claim, values ValuesFunc) Verdict {
+	want, ok := claimArity[c.Kind]
+	if !ok {
+		panic(fmt.Sprintf("experiments: claim %q has unknown kind %q (the loader should have refused it)", c.ID, c.Kind))
+	}
+	if (want > 0 && len(c.Runs) != want) || (want < 0 && len(c.Runs) < -want) {
+		panic(fmt.Sprintf("experiments: claim %q of kind %s has %d runs (the loader should have refused it)", c.ID, c.Kind, len(c.Runs)))
+	}
+	var v Verdict
+	var missing []string
+	for _, r := range c.Runs {
+		x, ok := values(r, c.Metric)
+		switch {
+		case !ok:
+			missing = append(missing, r+" "+c.Metric+" not measured")
+		case math.IsNaN(x) || math.IsInf(x, 0):
+			missing = append(missing, r+" "+c.Metric+" is "+num(x))
+		default:
+			v.Values = append(v.Values, Measured{Run: r, Metric: c.Metric, Value: x})
+		}
+	}
+	if len(missing) > 0 {
+		v.Status = NotMeasurable
+		v.Detail = strings.Join(missing, "; ")
+		return v
+	}
+	term := func(i int) string { return v.Values[i].Run + " " + c.Metric + " " + num(v.Values[i].Value) }
+	held := true
+	var parts []string
+	switch c.Kind {
+	case ClaimLess, ClaimGreater:
+		a, b := v.Values[0].Value, v.Values[1].Value
+		rel := "<"
+		held = a < b-c.Margin
+		if c.Kind == ClaimGreater {
+			rel = ">"
+			held = a > b+c.Margin
+		}
+		if !held {
+			rel = negate(rel)
+		}
+		d := term(0) + " " + rel + " " + term(1)
+		var extra []string
+		extra = append(extra, "gap "+num(math.Abs(a-b)))
+		if c.Margin != 0 {
+			extra = append(extra, "required "+num(c.Margin))
+		}
+		if c.PaperGap != 0 {
+			extra = append(extra, "paper "+num(c.PaperGap))
+		}
+		parts = append(parts, d+" ("+strings.Join(extra, "; ")+")")
+	case ClaimBelow, ClaimAbove:
+		a, t := v.Values[0].Value, *c.Value
+		rel := "<"
+		held = a < t
+		if c.Kind == ClaimAbove {
+			rel = ">"
+			held = a > t
+		}
+		if !held {
+			rel = negate(rel)
+		}
+		parts = append(parts, term(0)+" "+rel+" "+num(t))
+	default: // chains
+		s := term(0)
+		for i := 1; i < len(v.Values); i++ {
+			a, b := v.Values[i-1].Value, v.Values[i].Value
+			var rel string
+			var ok bool
+			switch c.Kind {
+			case ClaimOrdered:
+				rel, ok = "<=", a <= b
+			case ClaimMonotoneDecreasing:
+				rel, ok = ">", a > b
+			case ClaimMonotoneIncreasing:
+				rel, ok = "<", a < b
+			}
+			if !ok {
+				held = false
+				rel = negate(rel)
+			}
+			s += " " + rel + " " + term(i)
+		}
+		parts = append(parts, s)
+	}
+	v.Status = NotHeld
+	if held {
+		v.Status = Held
+	}
+	v.Detail = strings.Join(parts, "; ")
+	return v
+}
+
+// negate turns a relation into the one that holds when it does not.
+func negate(rel string) string {
+	switch rel {
+	case "<":
+		return ">="
+	case ">":
+		return "<="
+	case "<=":
+		return ">"
+	case ">=":
+		return "<"
+	}
+	panic("experiments: unknown relation " + rel)
+}
+
+// num formats a value with the fewest digits that represent it (at most 4
+// decimals), e.g. 12.3, 0.05, 3.5.
+func num(x float64) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return strconv.FormatFloat(math.Round(x*1e4)/1e4, 'f', -1, 64)
+}

@@ -1,0 +1,5 @@
+package experiments
+
+import "errors"
+
+var errNotRegistered = errors.New("not registered")
