@@ -2,9 +2,12 @@ package experiments
 
 import "fmt"
 
-// MACsFunc returns the multiply-adds of one forward pass of a model for one
-// image of side input (the model zoo's analytic count).
-type MACsFunc func(model, shortcut string, width float64, input int) (int64, error)
+// MACsFunc returns the multiply-adds of one forward pass of one image
+// through the network cfg describes (the model zoo's analytic count). It
+// takes the whole resolved Config because a name alone is ambiguous:
+// "resnet-50" is Table 1's net in an ImageNet layout and a 6n+2 net in a
+// CIFAR one.
+type MACsFunc func(cfg Config) (int64, error)
 
 // Cost estimates the compute of a set of resolved runs.
 type Cost struct {
@@ -67,7 +70,7 @@ func EstimateCost(runs []ResolvedRun, macs MACsFunc) (Cost, error) {
 		c.TrainImages += train
 		c.EvalImages += eval
 		if macs != nil {
-			m, err := macs(r.Config.Model, r.Config.Shortcut, r.Config.Width, r.Config.Input)
+			m, err := macs(r.Config)
 			if err != nil {
 				return c, fmt.Errorf("run %s: %w", r.Name, err)
 			}

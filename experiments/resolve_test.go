@@ -167,8 +167,8 @@ func TestEstimateCost(t *testing.T) {
 		Training: &Training{Batch: 8, Iterations: 4}, Eval: &Eval{Set: "test", Interval: 2, Subset: 16, FinalViews: []string{"single"}}}}
 	analytic := ResolvedRun{Name: "a", Config: Config{Model: "resnet-18"}}
 	var asked string
-	macs := func(model, shortcut string, width float64, input int) (int64, error) {
-		asked = words(model, shortcut, width, input)
+	macs := func(cfg Config) (int64, error) {
+		asked = words(cfg.Model, cfg.Shortcut, cfg.Width, cfg.Input)
 		return 10, nil
 	}
 	c, err := EstimateCost([]ResolvedRun{run, analytic}, macs)

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/resnet-repro/resnet-repro/experiments"
+	"github.com/resnet-repro/resnet-repro/reproduce"
 )
 
 // specsDeps are the hooks the specs command takes from the rest of the
@@ -28,7 +29,7 @@ type specsDeps struct {
 
 // specsCommand lists the experiment specs and prints resolved runs.
 func specsCommand() *cli.Command {
-	return newSpecsCommand(specsDeps{})
+	return newSpecsCommand(specsDeps{validate: reproduce.ValidateModel, macs: reproduce.MACs})
 }
 
 func newSpecsCommand(deps specsDeps) *cli.Command {
