@@ -44,7 +44,7 @@ func TestSpecsListWithMACsHook(t *testing.T) {
 	// 4 iterations x batch 8 = 64 images and evaluates 2 x (4/2 x 16 + 16)
 	// = 96, so 3 x 1000 x 64 + 1000 x 96 = 288000 = "288k".
 	var out bytes.Buffer
-	deps := specsDeps{macs: func(string, string, float64, int) (int64, error) { return 1000, nil }}
+	deps := specsDeps{macs: func(experiments.Config) (int64, error) { return 1000, nil }}
 	if err := listSpecs(&out, deps, experiments.Options{Scale: "smoke"}); err != nil {
 		t.Fatal(err)
 	}
