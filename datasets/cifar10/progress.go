@@ -21,7 +21,6 @@ type Progress struct {
 	last     time.Time
 	done     int64
 	total    int64
-	drawn    bool
 }
 
 // NewProgress returns a progress printer for w; terminal says whether w is
@@ -75,7 +74,6 @@ func (p *Progress) draw(t time.Time) {
 	}
 	if p.terminal {
 		fmt.Fprintf(p.w, "\r%s%s%s   ", bar, amount, rate)
-		p.drawn = true
 		return
 	}
 	fmt.Fprintf(p.w, "downloaded %s%s\n", amount, rate)
