@@ -23,6 +23,7 @@ type Batch struct {
 	Indices []int
 
 	ready chan struct{} // filled by a worker (TrainLoader)
+	gen   int           // the TrainLoader run that handed it out
 }
 
 func newBatch(n int) *Batch {
@@ -78,6 +79,7 @@ type TrainLoader struct {
 	epoch []int     // the epoch each worker's cache holds (-1: none)
 
 	running  bool
+	gen      int // incremented by each Start
 	quit     chan struct{}
 	free     chan *Batch
 	ordered  chan *Batch
@@ -136,6 +138,7 @@ func (l *TrainLoader) Start(from int) {
 		panic("cifar10: TrainLoader.Start at a negative iteration")
 	}
 	l.running = true
+	l.gen++
 	l.held = 0
 	l.expected = from
 	d := len(l.bufs)
@@ -233,13 +236,15 @@ func (l *TrainLoader) Next() *Batch {
 	}
 	l.expected++
 	l.held++
+	b.gen = l.gen
 	return b
 }
 
-// Release hands a batch from Next back to the pipeline for reuse.
+// Release hands a batch from Next back to the pipeline for reuse. A batch
+// from before the last Close is ignored: Close reclaimed it.
 func (l *TrainLoader) Release(b *Batch) {
-	if !l.running {
-		return // Close reclaimed every buffer
+	if !l.running || b.gen != l.gen {
+		return
 	}
 	l.held--
 	l.free <- b

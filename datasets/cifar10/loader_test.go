@@ -464,3 +464,26 @@ func TestLoaderConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainLoaderRestartStaleRelease: after Close, Start again; releasing a
+// batch held across the restart must not hand a buffer out twice.
+func TestTrainLoaderRestartStaleRelease(t *testing.T) {
+	s := synthSplit(t, 40)
+	l, err := NewTrainLoader(s, LoaderConfig{Batch: 4, Seed: 2, Mean: MeanImage(s)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Start(0)
+	stale := l.Next()
+	l.Close()
+	l.Start(5)
+	l.Release(stale)
+	for i := 5; i < 30; i++ {
+		b := l.Next()
+		if b.Iteration != i {
+			t.Fatalf("got iteration %d, want %d", b.Iteration, i)
+		}
+		l.Release(b)
+	}
+	l.Close()
+}
