@@ -29,7 +29,8 @@ func MeanImage(s *Split) []float32 {
 }
 
 // normalize writes the test-time input for one image: dst[j] = src[j]/255 -
-// mean[j], CHW, len(dst) = len(src) = len(mean) = ImageSize.
+// mean[j], CHW, len(dst) = len(src) = len(mean) = ImageSize. (x/255 is
+// computed as x * float32(1/255), within 1 ulp of the quotient.)
 func normalize(dst []float32, src []byte, mean []float32) {
 	_ = dst[ImageSize-1]
 	_ = src[ImageSize-1]
