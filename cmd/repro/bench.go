@@ -1,16 +1,125 @@
 package main
 
 import (
-	"errors"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"syscall"
+	"time"
 
+	"github.com/resnet-repro/resnet-repro/engine/nn"
+	"github.com/resnet-repro/resnet-repro/models"
 	"github.com/urfave/cli/v2"
 )
 
-// benchCommand is a placeholder until its package lands.
 func benchCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "bench",
-		Usage:  "(not yet built)",
-		Action: func(*cli.Context) error { return errors.New("bench: not yet built") },
+		Name:  "bench",
+		Usage: "time training or inference steps of a model (images/s, GFLOP/s, peak RSS); `bench data` times the input pipelines",
+		Flags: append(modelFlags(true, true),
+			&cli.IntFlag{Name: "batch", Value: 128, Usage: "images per step"},
+			&cli.StringFlag{Name: "mode", Value: "train", Usage: "train (forward, backward, SGD step) or infer (forward, BN running statistics)"},
+			&cli.IntFlag{Name: "iters", Value: 10, Usage: "timed steps (after 2 warm-up steps)"},
+			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per measurement"},
+			threadsFlag),
+		Action: benchAction,
+		Subcommands: []*cli.Command{{
+			Name:        "data",
+			Usage:       "time an input pipeline (decode, augment, batch)",
+			Subcommands: []*cli.Command{benchDataCIFAR10Command()},
+		}},
 	}
+}
+
+// benchResult is one measurement; the JSON keys match
+// ../shared/bench/bench_torch.py so the two can be compared line by line.
+type benchResult struct {
+	Model        string  `json:"model"`
+	Mode         string  `json:"mode"`
+	Batch        int     `json:"batch"`
+	Input        int     `json:"input"`
+	Threads      int     `json:"threads"`
+	ImagesPerSec float64 `json:"images_per_sec"`
+	GFLOPS       float64 `json:"gflops"`
+	MedianStepMS float64 `json:"median_step_ms"`
+	PeakRSSMB    float64 `json:"peak_rss_mb"`
+	Backend      string  `json:"backend"`
+	Iters        int     `json:"iters"`
+}
+
+func benchAction(c *cli.Context) error {
+	if err := checkNoArgs(c); err != nil {
+		return err
+	}
+	mode := c.String("mode")
+	if mode != "train" && mode != "infer" {
+		return badInput("bench: unknown --mode %q (train or infer)", mode)
+	}
+	if c.Int("batch") < 1 || c.Int("iters") < 1 {
+		return badInput("bench: --batch and --iters must be positive")
+	}
+	d, err := defineModel(modelConfig(c, c.String("model")))
+	if err != nil {
+		return err
+	}
+	be, err := newBackend(c)
+	if err != nil {
+		return err
+	}
+	batch := c.Int("batch")
+	net, err := models.Build(nn.NewContext[float32](be), d, batch)
+	if err != nil {
+		return asInput(err)
+	}
+	net.InitHe(1)
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := make([]float32, net.InShape().Size())
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	labels := make([]int, batch)
+	for i := range labels {
+		labels[i] = rng.IntN(d.Classes)
+	}
+	step := func() {
+		net.Forward(x, mode == "train")
+		if mode == "train" {
+			net.Loss(labels)
+			net.Backward()
+		}
+	}
+	for i := 0; i < 2; i++ {
+		step()
+	}
+	times := make([]float64, c.Int("iters"))
+	for i := range times {
+		t0 := time.Now()
+		step()
+		times[i] = time.Since(t0).Seconds()
+	}
+	slices.Sort(times)
+	med := times[len(times)/2]
+	flopsPerImage := 2 * float64(d.Layout().MACs)
+	if mode == "train" {
+		flopsPerImage *= 3 // forward, backward-data, backward-weights
+	}
+	r := benchResult{Model: d.Config.Model, Mode: mode, Batch: batch, Input: d.Config.Input, Threads: be.Threads(),
+		ImagesPerSec: float64(batch) / med, GFLOPS: flopsPerImage * float64(batch) / med / 1e9,
+		MedianStepMS: med * 1000, PeakRSSMB: peakRSSMB(), Backend: be.Name(), Iters: len(times)}
+	if c.Bool("json") {
+		return json.NewEncoder(c.App.Writer).Encode(r)
+	}
+	fmt.Fprintf(c.App.Writer, "%s %s batch %d input %d: %.1f images/s, %.1f GFLOP/s, median step %.1f ms, peak RSS %.0f MB (backend %s, %d threads, %d steps)\n",
+		r.Model, r.Mode, r.Batch, r.Input, r.ImagesPerSec, r.GFLOPS, r.MedianStepMS, r.PeakRSSMB, r.Backend, r.Threads, r.Iters)
+	return nil
+}
+
+// peakRSSMB is the process's peak resident set size (getrusage, KiB on Linux).
+func peakRSSMB() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024
 }
