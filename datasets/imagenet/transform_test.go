@@ -317,3 +317,23 @@ func TestConfigScaledAndValidate(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkTransform times the augmentation alone (no decoding) on a
+// 500x375 image, the typical ILSVRC size.
+func BenchmarkTransform(b *testing.B) {
+	img := coordImage(500, 375)
+	tr, _ := NewTransformer(DefaultConfig())
+	dst := make([]float32, 10*3*224*224)
+	b.Run("train", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			tr.Train(dst, img, DrawTrainParams(tr.Config(), 500, 375, 1, 0, i))
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+	})
+	b.Run("tencrop", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			tr.TenCrop(dst, img)
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "images/s")
+	})
+}
