@@ -3,8 +3,8 @@
 SHELL := /bin/bash
 GO ?= go
 # Debian packages the build needs: a C toolchain for cgo (go-sqlite3, oneDNN)
-# and oneDNN itself for the fast engine.
-DEB_PACKAGES := gcc libc6-dev pkg-config libdnnl-dev
+# oneDNN for the fast engine, libjpeg-turbo for ImageNet decoding.
+DEB_PACKAGES := gcc libc6-dev pkg-config libdnnl-dev libturbojpeg0-dev
 # Only `make bench` needs PyTorch (for the side-by-side comparison).
 DEB_BENCH_PACKAGES := python3-torch
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -17,7 +17,7 @@ func benchCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "bench",
 		Usage: "time training or inference steps of a model (images/s, GFLOP/s, peak RSS); `bench data` times the input pipelines",
-		Flags: append(modelFlags(true, true),
+		Flags: append(append([]cli.Flag{&cli.StringFlag{Name: "model", Usage: "network, e.g. resnet-20, resnet-50 (required unless `bench data`)"}}, modelFlags(false, true)...),
 			&cli.IntFlag{Name: "batch", Value: 128, Usage: "images per step"},
 			&cli.StringFlag{Name: "mode", Value: "train", Usage: "train (forward, backward, SGD step) or infer (forward, BN running statistics)"},
 			&cli.IntFlag{Name: "iters", Value: 10, Usage: "timed steps (after 2 warm-up steps)"},
@@ -27,7 +27,7 @@ func benchCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:        "data",
 			Usage:       "time an input pipeline (decode, augment, batch)",
-			Subcommands: []*cli.Command{benchDataCIFAR10Command()},
+			Subcommands: []*cli.Command{benchDataCIFAR10Command(), benchDataImageNetCommand()},
 		}},
 	}
 }
@@ -51,6 +51,9 @@ type benchResult struct {
 func benchAction(c *cli.Context) error {
 	if err := checkNoArgs(c); err != nil {
 		return err
+	}
+	if c.String("model") == "" {
+		return badInput("bench: --model is required (e.g. --model resnet-20), or use `repro bench data cifar10|imagenet`")
 	}
 	mode := c.String("mode")
 	if mode != "train" && mode != "infer" {
