@@ -217,7 +217,7 @@ type connector struct {
 }
 
 func (c connector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
-func (c connector) Driver() driver.Driver { return c.drv }
+func (c connector) Driver() driver.Driver                        { return c.drv }
 
 // checkWritable reports, naming the path, why a database at abs could not be
 // written: a parent that cannot be created, a read-only directory (SQLite

@@ -68,7 +68,7 @@ type Checkpoint struct {
 	RunID     string
 	Iteration int64
 	Path      string
-	SHA256    string // hex
+	SHA256    string    // hex
 	At        time.Time // zero means now
 }
 

@@ -231,12 +231,14 @@ func scanRuns(rows *sql.Rows) ([]Run, error) {
 
 // updateRun runs one UPDATE of the run id (setting updated too) and returns
 // an error wrapping ErrNotFound if there is no such run.
+// The SET clause may use the parameter ?1 for the current time (one clock
+// reading per update); args bind ?2, ?3, ...
 func (db *DB) updateRun(what, id, set string, args ...any) error {
 	if err := db.writable(); err != nil {
 		return err
 	}
 	args = append(append([]any{db.stamp()}, args...), id)
-	res, err := db.sql.Exec(`UPDATE runs SET updated = ?, `+set+` WHERE id = ?`, args...)
+	res, err := db.sql.Exec(`UPDATE runs SET updated = ?1, `+set+` WHERE id = ?`, args...)
 	if err != nil {
 		return fmt.Errorf("%s run %s: %w", what, id, err)
 	}
@@ -271,9 +273,9 @@ func (db *DB) MarkSubmitted(id, jobID string) error {
 // as an EventResume), Finished and Error cleared, and the host, code version,
 // backend and (if given) job id of info.
 func (db *DB) MarkStarted(id string, info StartInfo) error {
-	return db.updateRun("mark started", id, `status = 'running', started = COALESCE(started, ?), finished = NULL, error = '',
-		host = ?, code_version = ?, backend = ?, job_id = CASE WHEN ? = '' THEN job_id ELSE ? END`,
-		db.stamp(), info.Host, info.CodeVersion, info.Backend, info.JobID, info.JobID)
+	return db.updateRun("mark started", id, `status = 'running', started = COALESCE(started, ?1), finished = NULL, error = '',
+		host = ?, code_version = ?, backend = ?, job_id = CASE WHEN ?5 = '' THEN job_id ELSE ?5 END`,
+		info.Host, info.CodeVersion, info.Backend, info.JobID)
 }
 
 // SetProgress records the last iteration the run reached.
@@ -287,7 +289,7 @@ func (db *DB) MarkFinished(id string, s Status, errText string) error {
 	if !s.Terminal() {
 		return fmt.Errorf("mark finished run %s: status %q is not terminal (want done, failed or diverged)", id, s)
 	}
-	return db.updateRun("mark finished", id, "status = ?, error = ?, finished = ?", string(s), errText, db.stamp())
+	return db.updateRun("mark finished", id, "status = ?, error = ?, finished = ?1", string(s), errText)
 }
 
 // DeleteRunData forgets everything a run produced, for `repro run --fresh`:
