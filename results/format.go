@@ -82,13 +82,13 @@ func (t *Table) writeText(w io.Writer) error {
 		}
 	}
 	var b bytes.Buffer
-	writeLine := func(line []string, header bool) {
+	writeLine := func(line []string) {
 		for i, c := range line {
 			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
 			if i > 0 {
 				b.WriteString("  ")
 			}
-			if numeric[i] && !header {
+			if numeric[i] {
 				b.WriteString(pad + c)
 			} else if i < len(line)-1 {
 				b.WriteString(c + pad)
@@ -98,14 +98,14 @@ func (t *Table) writeText(w io.Writer) error {
 		}
 		b.WriteString("\n")
 	}
-	writeLine(cells[0], true)
+	writeLine(cells[0])
 	rule := make([]string, len(widths))
 	for i, n := range widths {
 		rule[i] = strings.Repeat("-", n)
 	}
-	writeLine(rule, true)
+	writeLine(rule)
 	for _, line := range cells[1:] {
-		writeLine(line, false)
+		writeLine(line)
 	}
 	_, err := w.Write(b.Bytes())
 	return err

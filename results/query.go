@@ -145,6 +145,9 @@ func classifyQueryErr(err error, refused []string) error {
 		return err
 	}
 	if len(refused) > 0 {
+		if len(refused) > 3 {
+			refused = append(refused[:3:3], "...")
+		}
 		return fmt.Errorf("%w: %s", ErrWriteRefused, strings.Join(refused, ", "))
 	}
 	var se sqlite3.Error
@@ -255,6 +258,9 @@ func describeAction(op int, arg1, arg2 string) string {
 		name = fmt.Sprintf("action %d", op)
 	}
 	switch {
+	case (op == sqlite3.SQLITE_INSERT || op == sqlite3.SQLITE_DELETE || op == sqlite3.SQLITE_UPDATE) && isSchemaTable(arg1):
+		// SQLite authorizes CREATE and DROP as writes to the schema table first.
+		return "a schema change (" + name + " " + arg1 + ": CREATE or DROP)"
 	case op == sqlite3.SQLITE_PRAGMA && arg2 != "":
 		return fmt.Sprintf("PRAGMA %s = %s", arg1, arg2)
 	case op == sqlite3.SQLITE_TRANSACTION || op == sqlite3.SQLITE_SAVEPOINT:
@@ -265,4 +271,13 @@ func describeAction(op int, arg1, arg2 string) string {
 		return name + " " + arg1
 	}
 	return name
+}
+
+// isSchemaTable reports whether name is one of SQLite's schema tables.
+func isSchemaTable(name string) bool {
+	switch strings.ToLower(name) {
+	case "sqlite_master", "sqlite_schema", "sqlite_temp_master", "sqlite_temp_schema":
+		return true
+	}
+	return false
 }
