@@ -257,7 +257,7 @@ func (db *DB) Events(runID string) ([]Event, error) {
 }
 
 func events(ctx context.Context, q queryer, runID string) ([]Event, error) {
-	rows, err := q.QueryContext(ctx, `SELECT run_id, iteration, kind, detail, at FROM events WHERE run_id = ? ORDER BY at, id`, runID)
+	rows, err := q.QueryContext(ctx, `SELECT run_id, iteration, kind, detail, at FROM events WHERE run_id = ? ORDER BY at, iteration, kind, detail`, runID)
 	if err != nil {
 		return nil, err
 	}

@@ -49,15 +49,14 @@ CREATE TABLE metrics (
 ) WITHOUT ROWID;
 CREATE INDEX metrics_by_iteration ON metrics (run_id, iteration);
 
-CREATE TABLE events (
-	id        INTEGER PRIMARY KEY,
+CREATE TABLE events (                      -- keyed by content, so that merging is idempotent
 	run_id    TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
 	iteration INTEGER NOT NULL,
 	kind      TEXT NOT NULL,                   -- start | resume | lr_change | diverged | requeue | ...
 	detail    TEXT NOT NULL DEFAULT '',
 	at        TEXT NOT NULL,
-	UNIQUE (run_id, at, kind, iteration, detail)
-);
+	PRIMARY KEY (run_id, at, kind, iteration, detail)
+) WITHOUT ROWID;
 
 CREATE TABLE checkpoints (
 	run_id    TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
