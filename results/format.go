@@ -83,6 +83,7 @@ func (t *Table) writeText(w io.Writer) error {
 	}
 	var b bytes.Buffer
 	writeLine := func(line []string) {
+		start := b.Len()
 		for i, c := range line {
 			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c))
 			if i > 0 {
@@ -96,6 +97,9 @@ func (t *Table) writeText(w io.Writer) error {
 				b.WriteString(c)
 			}
 		}
+		// No trailing blanks (empty last cells).
+		trimmed := bytes.TrimRight(b.Bytes()[start:], " ")
+		b.Truncate(start + len(trimmed))
 		b.WriteString("\n")
 	}
 	writeLine(cells[0])
