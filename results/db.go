@@ -196,17 +196,35 @@ func openReadOnlyPool(abs string, guard bool) (*sql.DB, error) {
 			return nil
 		}
 	}
-	dsn := fileDSN(abs, url.Values{
+	params := url.Values{
 		"mode":          {"ro"},
 		"_query_only":   {"1"},
 		"_busy_timeout": {fmt.Sprint(busyTimeout.Milliseconds())},
-	})
-	pool := sql.OpenDB(connector{drv: drv, dsn: dsn})
-	if err := pool.Ping(); err != nil {
+	}
+	pool := sql.OpenDB(connector{drv: drv, dsn: fileDSN(abs, params)})
+	err = pool.Ping()
+	var se sqlite3.Error
+	if err != nil && errors.As(err, &se) && (se.Code == sqlite3.ErrReadonly || se.Code == sqlite3.ErrCantOpen) && !fileExists(abs+"-wal") {
+		// A WAL database needs its -shm file to be read, and SQLite cannot
+		// create it in a directory we may not write to. With no -wal file
+		// there is no writer and nothing outside the main file, so open it as
+		// immutable (no locking, no -shm).
+		pool.Close()
+		params.Set("immutable", "1")
+		pool = sql.OpenDB(connector{drv: drv, dsn: fileDSN(abs, params)})
+		err = pool.Ping()
+	}
+	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open results database %s read-only: %w", abs, describeOpenErr(err))
 	}
 	return pool, nil
+}
+
+// fileExists reports whether path names an existing file.
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // connector lets a pool use a driver value with its own connect hook without

@@ -279,3 +279,36 @@ func TestReadOnlyConnectionWithoutAuthorizer(t *testing.T) {
 		t.Errorf("%d metrics after refused writes, want 3", n)
 	}
 }
+
+// TestQueryInReadOnlyDirectory reads a WAL database in a directory the
+// reader may not write to (no -shm can be created): the case of a shared
+// results directory. Permission bits do not stop root, so it checks only
+// when the tests do not run as root (CI runs them as a normal user).
+func TestQueryInReadOnlyDirectory(t *testing.T) {
+	db := queryFixture(t)
+	path := db.Path()
+	must(t, db.Close()) // the last connection: SQLite removes -wal and -shm
+	dir := filepath.Dir(path)
+	if os.Geteuid() != 0 {
+		must(t, os.Chmod(dir, 0o555))
+		t.Cleanup(func() { os.Chmod(dir, 0o755) })
+	}
+	tab, err := QueryReadOnly(path, `SELECT count(*) FROM metrics`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tab.Rows[0][0] != int64(3) { // queryFixture's three metrics
+		t.Errorf("count = %v, want 3", tab.Rows[0][0])
+	}
+	ro, err := OpenReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if rs, err := ro.ListRuns(RunFilter{}); err != nil || len(rs) != 2 {
+		t.Errorf("ListRuns = %d runs, %v; want queryFixture's 2", len(rs), err)
+	}
+	if _, err := QueryReadOnly(path, `DELETE FROM metrics`); !errors.Is(err, ErrWriteRefused) {
+		t.Errorf("DELETE in a read-only directory: %v, want ErrWriteRefused", err)
+	}
+}
