@@ -2,15 +2,60 @@ package main
 
 import (
 	"errors"
+	"flag"
+	"io"
+	"os"
+	"slices"
+	"strings"
 
+	"github.com/resnet-repro/resnet-repro/results"
 	"github.com/urfave/cli/v2"
 )
 
-// queryCommand is a placeholder until its package lands.
+// queryCommand answers one read-only SQL query on the results database:
+// `repro query "SQL" [--format table|csv|json] [--db PATH]`. A statement that
+// writes is refused (exit status 2).
 func queryCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "query",
-		Usage:  "(not yet built)",
-		Action: func(*cli.Context) error { return errors.New("query: not yet built") },
+		Name:      "query",
+		Usage:     "answer a read-only SQL query on the results database",
+		ArgsUsage: `"SQL"`,
+		Description: "Tables: runs, metrics, events, checkpoints, responses, schema_version. A statement\n" +
+			"that writes (INSERT, UPDATE, DELETE, CREATE, DROP, ATTACH, a PRAGMA that sets a value) is refused.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "db", Value: results.DefaultPath, Usage: "results database `PATH` (any SQLite file)"},
+			&cli.StringFlag{Name: "format", Value: results.FormatTable, Usage: "output `FORMAT`: table, csv or json"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return badInput(`query: missing the SQL (repro query "SELECT ..." )`)
+			}
+			// urfave/cli v2 stops reading flags at the first argument; accept
+			// them after the SQL too, as the usage line shows them.
+			db, format := c.String("db"), c.String("format")
+			fs := flag.NewFlagSet("query", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			fs.StringVar(&db, "db", db, "")
+			fs.StringVar(&format, "format", format, "")
+			if err := fs.Parse(c.Args().Tail()); err != nil {
+				return badInput("query: %v", err)
+			}
+			if fs.NArg() > 0 {
+				return badInput("query: one SQL argument expected, got also %q (quote the SQL)", strings.Join(fs.Args(), " "))
+			}
+			if !slices.Contains(results.Formats(), format) {
+				return badInput("query: unknown format %q (want %s)", format, strings.Join(results.Formats(), ", "))
+			}
+			t, err := results.QueryReadOnly(db, c.Args().First())
+			switch {
+			case errors.Is(err, os.ErrNotExist):
+				return badInput("query: no results database at %s", db)
+			case errors.Is(err, results.ErrWriteRefused), errors.Is(err, results.ErrBadQuery):
+				return asInput(err)
+			case err != nil:
+				return err
+			}
+			return t.Write(c.App.Writer, format)
+		},
 	}
 }

@@ -2,15 +2,64 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"os"
 
+	"github.com/resnet-repro/resnet-repro/results"
 	"github.com/urfave/cli/v2"
 )
 
-// runsCommand is a placeholder until its package lands.
+// runsCommand lists the runs of the results database with their status and
+// headline numbers: `repro runs [--spec ID] [--status S] [--db PATH]
+// [--format table|json]`.
 func runsCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "runs",
-		Usage:  "(not yet built)",
-		Action: func(*cli.Context) error { return errors.New("runs: not yet built") },
+		Name:      "runs",
+		Usage:     "list runs with their status and headline metrics",
+		ArgsUsage: " ",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "spec", Usage: "only the runs of spec `ID`"},
+			&cli.StringFlag{Name: "status", Usage: "only runs with status `S` (pending, submitted, running, done, failed, diverged)"},
+			&cli.StringFlag{Name: "db", Value: results.DefaultPath, Usage: "results database `PATH`"},
+			&cli.StringFlag{Name: "format", Value: results.FormatTable, Usage: "output `FORMAT`: table or json"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return badInput("runs: unexpected argument %q (use --spec ID to select a spec)", c.Args().First())
+			}
+			format := c.String("format")
+			if format != results.FormatTable && format != results.FormatJSON {
+				return badInput("runs: unknown format %q (want table or json)", format)
+			}
+			filter := results.RunFilter{Spec: c.String("spec")}
+			if s := c.String("status"); s != "" {
+				st, err := results.ParseStatus(s)
+				if err != nil {
+					return asInput(fmt.Errorf("runs: --status: %w", err))
+				}
+				filter.Status = st
+			}
+			db, err := results.OpenReadOnly(c.String("db"))
+			if errors.Is(err, os.ErrNotExist) {
+				return badInput("runs: no results database at %s (nothing has run yet, or --db names another file)", c.String("db"))
+			}
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			ss, err := db.Summaries(filter)
+			if err != nil {
+				return err
+			}
+			out := c.App.Writer
+			if format == results.FormatJSON {
+				return results.WriteSummariesJSON(out, ss)
+			}
+			if len(ss) == 0 {
+				_, err := fmt.Fprintf(out, "no runs in %s\n", db.Path())
+				return err
+			}
+			return results.SummaryTable(ss).Write(out, results.FormatTable)
+		},
 	}
 }
