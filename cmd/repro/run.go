@@ -1,16 +1,84 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"syscall"
 
+	"github.com/resnet-repro/resnet-repro/experiments"
+	"github.com/resnet-repro/resnet-repro/reproduce"
+	"github.com/resnet-repro/resnet-repro/results"
 	"github.com/urfave/cli/v2"
 )
 
-// runCommand is a placeholder until its package lands.
 func runCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "run",
-		Usage:  "(not yet built)",
-		Action: func(*cli.Context) error { return errors.New("run: not yet built") },
+		Name:      "run",
+		Usage:     "train the runs of one or more specs (skipping finished runs, resuming interrupted ones)",
+		ArgsUsage: "SPEC_ID|FILE...",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "scale", Value: experiments.ScaleQuick, Usage: "smoke, quick or paper"},
+			&cli.StringSliceFlag{Name: "only", Usage: "train only these runs (by name; repeatable)"},
+			&cli.IntFlag{Name: "seeds", Usage: "seeds per run (default: the spec's)"},
+			&cli.BoolFlag{Name: "fresh", Usage: "retrain runs that are already done, discarding their results"},
+			&cli.StringFlag{Name: "db", Value: results.DefaultPath, Usage: "results database"},
+			&cli.StringFlag{Name: "data", Usage: "data directory (default $REPRO_DATA, else ./data)"},
+			&cli.StringFlag{Name: "checkpoints", Usage: "checkpoint directory (default: checkpoints/ beside the database)"},
+			threadsFlag,
+		},
+		Action: func(c *cli.Context) error {
+			if c.Args().Len() == 0 {
+				return badInput("run: name at least one spec (see `repro specs`)")
+			}
+			scale := c.String("scale")
+			if scale != experiments.ScaleSmoke && scale != experiments.ScaleQuick && scale != experiments.ScalePaper {
+				return badInput("run: unknown --scale %q (smoke, quick or paper)", scale)
+			}
+			be, err := newBackend(c)
+			if err != nil {
+				return err
+			}
+			db, err := results.Open(c.String("db"))
+			if err != nil {
+				return asInput(err)
+			}
+			defer db.Close()
+			ckdir := c.String("checkpoints")
+			if ckdir == "" {
+				ckdir = filepath.Join(filepath.Dir(c.String("db")), "checkpoints")
+			}
+			host, _ := os.Hostname()
+			env := &reproduce.Env{DB: db, Backend: be, DataDir: c.String("data"), CheckpointDir: ckdir, Fresh: c.Bool("fresh"),
+				Log: c.App.ErrWriter, Host: host, CodeVersion: codeVersion()}
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			sum, err := env.RunSpecs(ctx, c.Args().Slice(), reproduce.RunOptions{
+				Resolve: experiments.Options{Scale: scale, Seeds: c.Int("seeds")}, Only: c.StringSlice("only")})
+			fmt.Fprintf(c.App.Writer, "trained %d, skipped %d (done), diverged %d, failed %d, stopped %d\n", sum.Trained, sum.Skipped, sum.Diverged, sum.Failed, sum.Stopped)
+			if err != nil && sum.Trained+sum.Skipped+sum.Diverged+sum.Failed == 0 && ctx.Err() == nil {
+				return asInput(err) // nothing ran: a bad spec, run name or data path
+			}
+			if err == nil && ctx.Err() != nil {
+				return context.Canceled
+			}
+			return err
+		},
 	}
+}
+
+// codeVersion is the VCS revision the binary was built from, if known.
+func codeVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				return s.Value
+			}
+		}
+		return bi.Main.Version
+	}
+	return "unknown"
 }

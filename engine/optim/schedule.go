@@ -1,9 +1,6 @@
 package optim
 
-import (
-	"fmt"
-	"math"
-)
+import "fmt"
 
 // Schedule gives the learning rate of each iteration. Schedules that react
 // to measurements (warm-up until training error falls, divide on plateau)
@@ -30,14 +27,15 @@ type Schedule struct {
 	Plateau          bool
 	PlateauPatience  int
 	PlateauThreshold float64
-	PlateauBest      float64
+	PlateauBest      float64 // best error so far; meaningful once PlateauSeen
+	PlateauSeen      bool
 	PlateauBad       int
 	PlateauDivisions int
 }
 
 // NewStepSchedule is lr = base / factor^(number of steps passed).
 func NewStepSchedule(base, factor float64, steps []int) *Schedule {
-	return &Schedule{Base: base, Factor: factor, Steps: steps, WarmupEndedAt: -1, PlateauBest: math.Inf(1)}
+	return &Schedule{Base: base, Factor: factor, Steps: steps, WarmupEndedAt: -1}
 }
 
 // WithWarmup enables the ResNet-110 warm-up.
@@ -87,8 +85,8 @@ func (s *Schedule) ObserveValError(it int, valErr float64) string {
 	if !s.Plateau {
 		return ""
 	}
-	if valErr < s.PlateauBest-s.PlateauThreshold {
-		s.PlateauBest, s.PlateauBad = valErr, 0
+	if !s.PlateauSeen || valErr < s.PlateauBest-s.PlateauThreshold {
+		s.PlateauBest, s.PlateauBad, s.PlateauSeen = valErr, 0, true
 		return ""
 	}
 	s.PlateauBad++

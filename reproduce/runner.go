@@ -1,0 +1,223 @@
+package reproduce
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/resnet-repro/resnet-repro/datasets/cifar10"
+	"github.com/resnet-repro/resnet-repro/engine/backend"
+	"github.com/resnet-repro/resnet-repro/experiments"
+	"github.com/resnet-repro/resnet-repro/results"
+)
+
+// Env is what a `repro run` process shares across its runs.
+type Env struct {
+	DB      *results.DB
+	Backend backend.Backend
+	// DataDir is where datasets live (see cifar10.DataDir); CIFAR-10 is
+	// fetched there when missing (with a message on Log).
+	DataDir string
+	// CheckpointDir holds <run-id>/ckpt-<iteration>.safetensors.
+	CheckpointDir string
+	// Keep is how many checkpoints to keep per run (default 3).
+	Keep int
+	// Fresh retrains runs that are already done, discarding their data.
+	Fresh bool
+	// Log receives progress: a line per evaluation interval.
+	Log               io.Writer
+	Host, CodeVersion string
+	// StopAt, when > 0, stops every run before that iteration as if the
+	// process had been interrupted (tests use it to exercise resume).
+	StopAt int
+
+	once    sync.Once
+	dataset *cifar10.Dataset
+	dataErr error
+}
+
+func (e *Env) backendName() string { return e.Backend.Name() }
+
+func (e *Env) logf(format string, args ...any) {
+	if e.Log != nil {
+		fmt.Fprintf(e.Log, format+"\n", args...)
+	}
+}
+
+func (e *Env) event(runID string, it int, kind, detail string) {
+	if err := e.DB.AddEvent(results.Event{RunID: runID, Iteration: int64(it), Kind: kind, Detail: detail}); err != nil {
+		e.logf("warning: recording event %s of %s: %v", kind, runID, err)
+	}
+}
+
+func (e *Env) progress(j *job, it, total int, trainLoss, trainErr, testErr, lr, rate float64) {
+	eta := time.Duration(float64(total-it)*float64(j.cfg.Training.Batch)/rate) * time.Second
+	e.logf("%s: iteration %d/%d  train loss %.4f  train error %.2f%%  test error %.2f%%  lr %g  %.0f images/s  ETA %s",
+		j.label, it, total, trainLoss, trainErr, testErr, lr, rate, eta.Round(time.Second))
+}
+
+// cifar loads CIFAR-10 once per process, fetching it if needed.
+func (e *Env) cifar() (*cifar10.Dataset, error) {
+	e.once.Do(func() {
+		var path string
+		path, e.dataErr = cifar10.Ensure(context.Background(), cifar10.FetchConfig{DataDir: cifar10.DataDir(e.DataDir)}, e.Log)
+		if e.dataErr == nil {
+			e.dataset, e.dataErr = cifar10.Load(path)
+		}
+	})
+	return e.dataset, e.dataErr
+}
+
+// RunOptions selects what `repro run` does.
+type RunOptions struct {
+	Resolve experiments.Options
+	Only    []string // run names; empty = all
+}
+
+// Summary counts what a RunSpecs call did.
+type Summary struct {
+	Trained, Skipped, Failed, Diverged, Stopped int
+}
+
+// RunSpecs trains every run of the named specs (built-in ids or spec
+// files) that is not done yet, in order. A failing or diverging run is
+// recorded and the others go on; the returned error summarizes failures.
+func (e *Env) RunSpecs(ctx context.Context, ids []string, opts RunOptions) (Summary, error) {
+	var sum Summary
+	if e.Keep <= 0 {
+		e.Keep = 3
+	}
+	var jobs []*job
+	for _, id := range ids {
+		spec, err := experiments.Lookup(id, ValidateModel)
+		if err != nil {
+			return sum, err
+		}
+		res, err := spec.Resolve(opts.Resolve)
+		if err != nil {
+			return sum, err
+		}
+		matched := map[string]bool{}
+		for _, rr := range res.Runs {
+			if len(opts.Only) > 0 && !slices.Contains(opts.Only, rr.Name) {
+				continue
+			}
+			matched[rr.Name] = true
+			if rr.Config.Training == nil {
+				continue // analytic or diagram: nothing to train
+			}
+			def, err := DefineRun(rr.Config)
+			if err != nil {
+				return sum, fmt.Errorf("%s: run %s: %w", spec.ID, rr.Name, err)
+			}
+			for i, seed := range rr.Seeds {
+				jobs = append(jobs, &job{spec: spec.ID, run: rr, seed: seed, id: rr.IDs[i], cfg: rr.Config, def: def,
+					label: fmt.Sprintf("%s/%s seed %d", spec.ID, rr.Name, seed)})
+			}
+		}
+		for _, name := range opts.Only {
+			if !matched[name] && len(ids) == 1 {
+				var names []string
+				for _, rr := range res.Runs {
+					names = append(names, rr.Name)
+				}
+				return sum, fmt.Errorf("%s has no run %q (runs: %s)", spec.ID, name, strings.Join(names, ", "))
+			}
+		}
+	}
+	var failures []string
+	for _, j := range jobs {
+		if err := ctx.Err(); err != nil {
+			sum.Stopped++
+			continue
+		}
+		status, err := e.prepare(j, opts.Resolve.Scale)
+		if err != nil {
+			return sum, err
+		}
+		if status == results.StatusDone {
+			e.logf("%s: done already (run %s), skipping; --fresh retrains it", j.label, j.id)
+			sum.Skipped++
+			continue
+		}
+		err = e.train(ctx, j)
+		switch {
+		case err == nil:
+			sum.Trained++
+			e.event(j.id, j.cfg.Training.Iterations, results.EventFinish, string(results.StatusDone))
+			if err := e.DB.MarkFinished(j.id, results.StatusDone, ""); err != nil {
+				return sum, err
+			}
+			e.logf("%s: done", j.label)
+		case errors.Is(err, errStopped):
+			sum.Stopped++
+			e.logf("%s: stopped; `repro run` again resumes it from its last checkpoint", j.label)
+		case errors.Is(err, errDiverged):
+			sum.Diverged++
+			e.DB.MarkFinished(j.id, results.StatusDiverged, err.Error())
+			e.logf("%s: %v", j.label, err)
+		default:
+			sum.Failed++
+			e.DB.MarkFinished(j.id, results.StatusFailed, err.Error())
+			failures = append(failures, fmt.Sprintf("%s: %v", j.label, err))
+			e.logf("%s: failed: %v", j.label, err)
+		}
+	}
+	if len(failures) > 0 {
+		return sum, fmt.Errorf("%d run(s) failed: %s", len(failures), strings.Join(failures, "; "))
+	}
+	return sum, nil
+}
+
+// prepare records the run in the database (or finds it) and applies
+// --fresh; it returns the run's status.
+func (e *Env) prepare(j *job, scale string) (results.Status, error) {
+	cfgJSON, err := json.Marshal(j.cfg)
+	if err != nil {
+		return "", err
+	}
+	existing, err := e.DB.GetRun(j.id)
+	if err == nil {
+		if e.Fresh {
+			if err := e.DB.DeleteRunData(j.id); err != nil {
+				return "", err
+			}
+			os.RemoveAll(filepath.Join(e.CheckpointDir, j.id))
+		} else if existing.Status == results.StatusDone {
+			return results.StatusDone, nil
+		}
+	} else if !errors.Is(err, results.ErrNotFound) {
+		return "", err
+	}
+	r, err := e.DB.UpsertRun(results.Run{ID: j.id, Spec: j.spec, Name: j.run.Name, ConfigJSON: string(cfgJSON), Scale: scale,
+		Seed: int64(j.seed), Status: results.StatusPending, Iterations: int64(j.cfg.Training.Iterations)})
+	if err != nil {
+		return "", err
+	}
+	if e.Fresh {
+		return results.StatusPending, nil
+	}
+	return r.Status, nil
+}
+
+// pruneCheckpoints keeps the newest Keep checkpoint files of a run.
+func (e *Env) pruneCheckpoints(runID string) {
+	cks, err := e.DB.Checkpoints(runID)
+	if err != nil {
+		return
+	}
+	sort.Slice(cks, func(a, b int) bool { return cks[a].Iteration > cks[b].Iteration })
+	for _, c := range cks[min(len(cks), e.Keep):] {
+		os.Remove(c.Path)
+		e.DB.DeleteCheckpoint(runID, c.Iteration)
+	}
+}
