@@ -31,7 +31,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
 	fmt.Fprintf(stderr, "repro: %s\n", msg)
 	var in *inputError
-	if errors.As(err, &in) {
+	// urfave/cli reports a missing required flag as a plain error.
+	if errors.As(err, &in) || strings.HasPrefix(err.Error(), "Required flag") {
 		return 2
 	}
 	return 1
