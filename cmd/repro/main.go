@@ -31,8 +31,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
 	fmt.Fprintf(stderr, "repro: %s\n", msg)
 	var in *inputError
-	// urfave/cli reports a missing required flag as a plain error.
-	if errors.As(err, &in) || strings.HasPrefix(err.Error(), "Required flag") {
+	// urfave/cli reports a missing required flag and (below the app level)
+	// an unknown flag as plain errors.
+	if errors.As(err, &in) || strings.HasPrefix(err.Error(), "Required flag") || strings.HasPrefix(err.Error(), "flag provided but not defined") {
 		return 2
 	}
 	return 1
