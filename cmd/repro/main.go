@@ -40,7 +40,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:      "repro",
 		Usage:     "reproduce He et al. 2016, Deep Residual Learning for Image Recognition",
 		Writer:    stdout,
@@ -64,6 +64,19 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			submitCommand(),
 			mergeCommand(),
 		},
+	}
+	quietUsageErrors(app.Commands)
+	return app
+}
+
+// quietUsageErrors makes every command report a flag error as one line
+// (exit 2) instead of printing its help page.
+func quietUsageErrors(cmds []*cli.Command) {
+	for _, c := range cmds {
+		if c.OnUsageError == nil {
+			c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return &inputError{err} }
+		}
+		quietUsageErrors(c.Subcommands)
 	}
 }
 
