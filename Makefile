@@ -10,7 +10,17 @@ DEB_BENCH_PACKAGES := python3-torch
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := bin/repro
 
-.PHONY: all deps deps-bench build test vet clean
+.PHONY: all deps deps-bench build test vet clean reproduce bench
+
+# Experiment specs (`repro specs` lists them with their cost). SCALE is
+# smoke, quick (default: real CIFAR-10, about an hour per spec on 2 cores
+# once calibrated) or paper (the exact recipes).
+SCALE ?= quick
+DB ?= results/results.db
+SPECS := table1 table2 table3 table4 table5 table6 fig1 fig2 fig3 fig4 fig5 fig6 fig7 \
+	table7 table8 table9 table10 table11 table12 table13 table14
+REPRODUCE_TARGETS := $(addprefix reproduce-,$(SPECS))
+.PHONY: $(REPRODUCE_TARGETS)
 
 all: build
 
@@ -41,3 +51,11 @@ test: build vet
 
 clean:
 	rm -rf bin
+
+# `make reproduce-<id>` trains (or resumes) one spec's runs; `make reproduce`
+# does every spec. Finished runs are never trained twice.
+$(REPRODUCE_TARGETS): reproduce-%: build
+	$(BIN) run $* --scale $(SCALE) --db $(DB)
+
+reproduce: build
+	$(BIN) run $(SPECS) --scale $(SCALE) --db $(DB)
