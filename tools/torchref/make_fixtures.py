@@ -336,8 +336,9 @@ and PyTorch's logits and gradients of the mean softmax cross-entropy in eval
 mode (BN running statistics) and train mode (batch statistics), plus the BN
 running statistics after the train-mode forward. References are computed by
 PyTorch in float64 from the float32 weights and inputs and stored rounded to
-float32. BN weights, biases and running statistics are random (not 1/0), so
-eval mode is really tested.
+float32. BN scales and shifts are random (not 1/0) and the running
+statistics are those of a separate calibration batch, perturbed, so eval mode
+is really tested.
 
 Checked by models/torchref_test.go (every case, our float32 and float64
 engines, every logit and gradient) and cmd/repro/forward_test.go (`repro
