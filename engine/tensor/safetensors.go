@@ -102,9 +102,9 @@ func ReadSafetensors(path string) (map[string]*Tensor, map[string]string, error)
 			return nil, nil, fmt.Errorf("%s: tensor %q: %v", path, name, err)
 		}
 		size := Shape(e.Shape).Size()
-		width := map[string]int{"F32": 4, "F64": 8, "F16": 2, "BF16": 2}[e.Dtype]
+		width := map[string]int{"F32": 4, "F64": 8, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1}[e.Dtype]
 		if width == 0 {
-			return nil, nil, fmt.Errorf("%s: tensor %q has dtype %s, want a float type", path, name, e.Dtype)
+			return nil, nil, fmt.Errorf("%s: tensor %q has dtype %s, want a float or integer type", path, name, e.Dtype)
 		}
 		b, end := e.Offsets[0], e.Offsets[1]
 		if b < 0 || end > len(data) || end-b != size*width {
@@ -122,6 +122,16 @@ func ReadSafetensors(path string) (map[string]*Tensor, map[string]string, error)
 				t.Data[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(src[2*i:])) << 16)
 			case "F16":
 				t.Data[i] = halfToFloat(binary.LittleEndian.Uint16(src[2*i:]))
+			case "I64": // e.g. PyTorch's BN num_batches_tracked counters
+				t.Data[i] = float32(int64(binary.LittleEndian.Uint64(src[8*i:])))
+			case "I32":
+				t.Data[i] = float32(int32(binary.LittleEndian.Uint32(src[4*i:])))
+			case "I16":
+				t.Data[i] = float32(int16(binary.LittleEndian.Uint16(src[2*i:])))
+			case "I8":
+				t.Data[i] = float32(int8(src[i]))
+			case "U8":
+				t.Data[i] = float32(src[i])
 			}
 		}
 		out[name] = t

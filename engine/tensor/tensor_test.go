@@ -81,3 +81,22 @@ func TestNpy(t *testing.T) {
 		t.Fatalf("truncated .npy accepted")
 	}
 }
+
+// A state_dict saved from PyTorch carries BN's num_batches_tracked as an
+// int64 scalar (shape []); it must load (LoadTensors then ignores it).
+func TestSafetensorsInt64(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "sd.safetensors")
+	header := `{"bn1.num_batches_tracked":{"dtype":"I64","shape":[],"data_offsets":[0,8]}}`
+	raw := []byte{byte(len(header)), 0, 0, 0, 0, 0, 0, 0}
+	raw = append(append(raw, header...), 7, 0, 0, 0, 0, 0, 0, 0)
+	if err := os.WriteFile(p, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ts, _, err := ReadSafetensors(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ts["bn1.num_batches_tracked"]; got == nil || len(got.Data) != 1 || got.Data[0] != 7 {
+		t.Fatalf("got %+v", got)
+	}
+}
