@@ -405,18 +405,20 @@ int rr_bn_fwd_infer(rr_bn *p, float *y, const float *x, const float *gamma,
 }
 
 int rr_bn_bwd(rr_bn *p, float *dx, float *dgamma, float *dbeta, const float *dy,
-              const float *x, const float *gamma, const float *mean, const float *var) {
+              const float *x, const float *gamma, const float *beta, const float *mean,
+              const float *var) {
   set_threads(p->c);
-  dnnl_exec_arg_t a[10] = {{DNNL_ARG_SRC, bind(p->src, x)},
+  dnnl_exec_arg_t a[11] = {{DNNL_ARG_SRC, bind(p->src, x)},
                            {DNNL_ARG_MEAN, bind(p->mean, mean)},
                            {DNNL_ARG_VARIANCE, bind(p->var, var)},
                            {DNNL_ARG_DIFF_DST, bind(p->ddst, dy)},
                            {DNNL_ARG_SCALE, bind(p->scale, gamma)},
+                           {DNNL_ARG_SHIFT, bind(p->shift, beta)},
                            {DNNL_ARG_DIFF_SRC, bind(p->dsrc, dx)},
                            {DNNL_ARG_DIFF_SCALE, bind(p->dscale, dgamma)},
                            {DNNL_ARG_DIFF_SHIFT, bind(p->dshift, dbeta)},
                            {DNNL_ARG_WORKSPACE, p->ws}};
-  return prim_exec(p->c, &p->bwd, p->relu ? 9 : 8, a);
+  return prim_exec(p->c, &p->bwd, p->relu ? 10 : 9, a);
 }
 
 // ---- max pooling ----

@@ -40,7 +40,8 @@ int rr_bn_fwd_train(rr_bn *p, float *y, float *mean, float *var, const float *x,
 int rr_bn_fwd_infer(rr_bn *p, float *y, const float *x, const float *gamma,
                     const float *beta, const float *mean, const float *var);
 int rr_bn_bwd(rr_bn *p, float *dx, float *dgamma, float *dbeta, const float *dy,
-              const float *x, const float *gamma, const float *mean, const float *var);
+              const float *x, const float *gamma, const float *beta, const float *mean,
+              const float *var);
 
 // Max pooling with a workspace kept between forward and backward.
 rr_pool *rr_pool_new(rr_ctx *c, int N, int C, int H, int W, int size, int stride,
