@@ -1,28 +1,3 @@
-// Package backend is the seam between the engine's layers (engine/nn) and
-// the code that does the arithmetic. A Backend plans one operation per shape
-// (NewConv, NewBatchNorm, ...) once, at model build; the returned operation
-// is then called every step and must not allocate per call.
-//
-// # Layout contract
-//
-// Activations (everything between the model's input and its global average
-// pooling: conv inputs/outputs, BN, ReLU, residual adds, max pooling and
-// their gradients) live in the backend's own layout. A layer must treat an
-// activation buffer as opaque: allocate ActLen(s) float32s for it, pass it to
-// backend operations, and convert with ToAct/FromAct only at the boundary
-// (the input image batch, and debugging/tests). The reference backend's
-// layout is plain NCHW (ActLen = N*C*H*W); the oneDNN backend uses nChw16c
-// (channels in blocks of 16, ActLen = N*ceil(C/16)*16*H*W, padding channels
-// zero). Every backend operation keeps padding channels zero, so ReLU, Add
-// and the optimizer-free elementwise ops may run over the whole buffer.
-//
-// Parameters and their gradients (conv weights KCRS, BN gamma/beta/mean/
-// variance (C), FC weights (Out, In) and bias) and the FC input/output and
-// GlobalAvgPool output (N, C) are always plain row-major, in every backend.
-//
-// Reference() is the pure-Go backend: the naive kernels of engine/kernels,
-// split over the batch across goroutines. It is the oracle for the
-// conformance suite and the fallback when no fast backend is built in.
 package backend
 
 import "github.com/resnet-repro/resnet-repro/engine/kernels"

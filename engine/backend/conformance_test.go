@@ -304,9 +304,9 @@ func TestConformanceShortcutA(t *testing.T) {
 	bs := backends(t)
 	ref := backend.Reference(1)
 	for i, p := range []backend.ShortcutAParams{
-		{In: backend.ActShape{N: 2, C: 16, H: 32, W: 32}, K: 32, Stride: 2, PadLo: 8}, // CIFAR stage 1 -> 2
+		{In: backend.ActShape{N: 2, C: 16, H: 32, W: 32}, K: 32, Stride: 2, PadLo: 8},  // CIFAR stage 1 -> 2
 		{In: backend.ActShape{N: 2, C: 32, H: 16, W: 16}, K: 64, Stride: 2, PadLo: 16}, // stage 2 -> 3
-		{In: backend.ActShape{N: 1, C: 16, H: 8, W: 8}, K: 32, Stride: 2, PadLo: 0},   // all padding on top
+		{In: backend.ActShape{N: 1, C: 16, H: 8, W: 8}, K: 32, Stride: 2, PadLo: 0},    // all padding on top
 	} {
 		t.Run(fmt.Sprintf("%dto%d_lo%d", p.In.C, p.K, p.PadLo), func(t *testing.T) {
 			out := p.Out()

@@ -658,3 +658,14 @@ int rr_linear_bwd_weights(rr_ctx *c, float *dw, float *db, const float *dy,
   }
   return (int)dnnl_sgemm('T', 'N', Out, In, N, 1.0f, dy, Out, x, In, 0.0f, dw, In);
 }
+
+int rr_team_size(rr_ctx *c) {
+  set_threads(c);
+  int n = 0;
+#pragma omp parallel
+  {
+#pragma omp single
+    n = omp_get_num_threads();
+  }
+  return n;
+}

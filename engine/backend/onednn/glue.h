@@ -78,4 +78,9 @@ int rr_linear_bwd_data(rr_ctx *c, float *dx, const float *dy, const float *w, in
                        int In, int Out);
 int rr_linear_bwd_weights(rr_ctx *c, float *dw, float *db, const float *dy,
                           const float *x, int N, int In, int Out);
+
+
+// rr_team_size returns the size of the OpenMP team a parallel region
+// started by the calling OS thread gets (for tests of thread control).
+int rr_team_size(rr_ctx *c);
 #endif

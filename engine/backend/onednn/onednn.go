@@ -418,3 +418,7 @@ func (b *Backend) ShortcutABackward(dx, dy []float32, p backend.ShortcutAParams)
 	C.rr_shortcut_a_bwd(b.ctx, fp(dx), fp(dy), C.int(in.N), C.int(in.C), C.int(in.H), C.int(in.W),
 		C.int(p.K), C.int(p.Stride), C.int(p.PadLo))
 }
+
+// teamSize is the OpenMP team size a parallel region started by the calling
+// OS thread gets after the backend's thread setting (for tests).
+func (b *Backend) teamSize() int { return int(C.rr_team_size(b.ctx)) }
