@@ -12,6 +12,9 @@ package onednn_test
 //	nchw_native  NCHW in and out, the primitive forced to run on NCHW
 //	reference    the pure-Go backend (small CIFAR shapes only)
 //
+// For oneDNN variants it also reports the share of the time spent in
+// reorders of activations (%act_reorder) and of weights (%w_reorder).
+//
 // Run: go test ./engine/backend/onednn -run '^$' -bench . -benchtime 5x
 
 import (
@@ -94,7 +97,7 @@ const (
 )
 
 // run times one direction of conv with buffers sized for its layouts.
-func run(b *testing.B, conv backend.Conv, dir direction, xLen, yLen int) {
+func run(b *testing.B, be *onednn.Backend, conv backend.Conv, dir direction, xLen, yLen int) {
 	p := conv.Params()
 	x, y, w := randSlice(xLen), randSlice(yLen), randSlice(p.WSize())
 	call := func() {
@@ -109,12 +112,19 @@ func run(b *testing.B, conv backend.Conv, dir direction, xLen, yLen int) {
 	}
 	call() // warm-up: JIT caches, OpenMP team start
 	b.ReportAllocs()
+	be.Times(true)
 	b.ResetTimer()
 	for range b.N {
 		call()
 	}
 	b.StopTimer()
-	b.ReportMetric(2*float64(p.MACs())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	secs := b.Elapsed().Seconds()
+	b.ReportMetric(2*float64(p.MACs())*float64(b.N)/secs/1e9, "GFLOP/s")
+	if _, isOneDNN := conv.(*onednn.Conv); isOneDNN {
+		t := be.Times(false)
+		b.ReportMetric(100*t.ActReorders/secs, "%act_reorder")
+		b.ReportMetric(100*t.WeightReorders/secs, "%w_reorder")
+	}
 }
 
 func benchConv(b *testing.B, dir direction) {
@@ -124,7 +134,7 @@ func benchConv(b *testing.B, dir direction) {
 		xs := backend.ActShape{N: p.N, C: p.C, H: p.H, W: p.W}
 		ys := backend.ActShape{N: p.N, C: p.K, H: p.P(), W: p.Q()}
 		b.Run(s.name+"/blocked", func(b *testing.B) {
-			run(b, be.NewConv(p), dir, be.ActLen(xs), be.ActLen(ys))
+			run(b, be, be.NewConv(p), dir, be.ActLen(xs), be.ActLen(ys))
 		})
 		for _, v := range []struct {
 			name   string
@@ -135,13 +145,13 @@ func benchConv(b *testing.B, dir direction) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				run(b, c, dir, xs.Size(), ys.Size())
+				run(b, be, c, dir, xs.Size(), ys.Size())
 			})
 		}
 		if s.ref {
 			b.Run(s.name+"/reference", func(b *testing.B) {
 				ref := backend.Reference(benchThreads)
-				run(b, ref.NewConv(p), dir, xs.Size(), ys.Size())
+				run(b, be, ref.NewConv(p), dir, xs.Size(), ys.Size())
 			})
 		}
 	}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct rr_ctx {
   dnnl_engine_t eng;
@@ -14,7 +15,21 @@ struct rr_ctx {
   int nthreads;
   void *scratch;  // shared user scratchpad: ops run one at a time per ctx
   size_t scratch_size;
+  double secs[3];  // time in primitives, activation reorders, weight reorders
 };
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+void rr_ctx_times(rr_ctx *c, double *out, int reset) {
+  for (int i = 0; i < 3; i++) {
+    out[i] = c->secs[i];
+    if (reset) c->secs[i] = 0;
+  }
+}
 
 // set_threads makes the calling OS thread's OpenMP team size nthreads.
 // libgomp keeps nthreads-var per OS thread once it has been written, and
@@ -107,8 +122,10 @@ static int prim_exec(rr_ctx *c, prim *pr, int nargs, dnnl_exec_arg_t *args) {
     args[nargs].memory = pr->scratch;
     nargs++;
   }
+  double t0 = now();
   dnnl_status_t s = dnnl_primitive_execute(pr->p, c->strm, nargs, args);
   if (s == dnnl_success) s = dnnl_stream_wait(c->strm);
+  c->secs[0] += now() - t0;
   return (int)s;
 }
 
@@ -130,6 +147,7 @@ typedef struct {
   dnnl_memory_t inner;       // primitive's layout with an owned buffer, or NULL
   dnnl_primitive_t reorder;  // user->inner for inputs, inner->user for outputs
   void *buf;
+  int weights;  // which time counter its reorders go to
 } slot;
 
 static dnnl_status_t slot_init(rr_ctx *c, slot *s, const dnnl_memory_desc_t *user_md,
@@ -157,10 +175,12 @@ static void slot_free(slot *s) {
   free(s->buf);
 }
 
-static int reorder_exec(rr_ctx *c, dnnl_primitive_t r, dnnl_memory_t from, dnnl_memory_t to) {
+static int reorder_exec(rr_ctx *c, slot *sl, dnnl_memory_t from, dnnl_memory_t to) {
   dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
-  dnnl_status_t s = dnnl_primitive_execute(r, c->strm, 2, a);
+  double t0 = now();
+  dnnl_status_t s = dnnl_primitive_execute(sl->reorder, c->strm, 2, a);
   if (s == dnnl_success) s = dnnl_stream_wait(c->strm);
+  c->secs[sl->weights ? 2 : 1] += now() - t0;
   return (int)s;
 }
 
@@ -168,7 +188,7 @@ static int reorder_exec(rr_ctx *c, dnnl_primitive_t r, dnnl_memory_t from, dnnl_
 static dnnl_memory_t slot_in(rr_ctx *c, slot *s, const void *p, int *st) {
   dnnl_memory_set_data_handle(s->user, (void *)p);
   if (!s->reorder) return s->user;
-  int r = reorder_exec(c, s->reorder, s->user, s->inner);
+  int r = reorder_exec(c, s, s->user, s->inner);
   if (r) *st = r;
   return s->inner;
 }
@@ -182,7 +202,7 @@ static dnnl_memory_t slot_out(slot *s, void *p) {
 
 static void slot_out_done(rr_ctx *c, slot *s, int *st) {
   if (!s->reorder) return;
-  int r = reorder_exec(c, s->reorder, s->inner, s->user);
+  int r = reorder_exec(c, s, s->inner, s->user);
   if (r) *st = r;
 }
 
@@ -228,6 +248,7 @@ rr_conv *rr_conv_new(rr_ctx *c, int N, int C, int H, int W, int K, int R, int S,
   CHK(create_pd(&fpd, &cd, c, NULL));
   CHK(prim_init(c, &p->fwd, fpd));
   CHK(slot_init(c, &p->f_src, &src_u, dnnl_primitive_desc_query_md(fpd, dnnl_query_src_md, 0), 0));
+  p->f_w.weights = 1;
   CHK(slot_init(c, &p->f_w, &w_u, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0), 0));
   CHK(slot_init(c, &p->f_dst, &dst_u, dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0), 1));
 
@@ -236,6 +257,7 @@ rr_conv *rr_conv_new(rr_ctx *c, int N, int C, int H, int W, int K, int R, int S,
   CHK(create_pd(&dpd, &cd, c, fpd));
   CHK(prim_init(c, &p->bwdd, dpd));
   CHK(slot_init(c, &p->d_ddst, &dst_u, dnnl_primitive_desc_query_md(dpd, dnnl_query_diff_dst_md, 0), 0));
+  p->d_w.weights = 1;
   CHK(slot_init(c, &p->d_w, &w_u, dnnl_primitive_desc_query_md(dpd, dnnl_query_weights_md, 0), 0));
   CHK(slot_init(c, &p->d_dsrc, &src_u, dnnl_primitive_desc_query_md(dpd, dnnl_query_diff_src_md, 0), 1));
 
@@ -245,6 +267,7 @@ rr_conv *rr_conv_new(rr_ctx *c, int N, int C, int H, int W, int K, int R, int S,
   CHK(prim_init(c, &p->bwdw, wpd));
   CHK(slot_init(c, &p->w_src, &src_u, dnnl_primitive_desc_query_md(wpd, dnnl_query_src_md, 0), 0));
   CHK(slot_init(c, &p->w_ddst, &dst_u, dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_dst_md, 0), 0));
+  p->w_dw.weights = 1;
   CHK(slot_init(c, &p->w_dw, &w_u, dnnl_primitive_desc_query_md(wpd, dnnl_query_diff_weights_md, 0), 1));
   dnnl_primitive_desc_destroy(fpd);
   dnnl_primitive_desc_destroy(dpd);

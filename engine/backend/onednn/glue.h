@@ -17,6 +17,9 @@ enum { RR_NCHW = 0, RR_NCHW16C = 1 };
 rr_ctx *rr_ctx_new(int nthreads, char *err, int errlen);
 void rr_ctx_free(rr_ctx *c);
 int rr_ctx_threads(rr_ctx *c);
+// rr_ctx_times writes the seconds spent in primitives, activation reorders
+// and weight reorders since the last reset (reset != 0 zeroes them).
+void rr_ctx_times(rr_ctx *c, double *out, int reset);
 
 // Convolution. src_layout/dst_layout are RR_NCHW or RR_NCHW16C. native=1
 // forces the primitive to use the user layouts (no reorders; for

@@ -422,3 +422,20 @@ func (b *Backend) ShortcutABackward(dx, dy []float32, p backend.ShortcutAParams)
 // teamSize is the OpenMP team size a parallel region started by the calling
 // OS thread gets after the backend's thread setting (for tests).
 func (b *Backend) teamSize() int { return int(C.rr_team_size(b.ctx)) }
+
+// Times is where a backend's time went since the last ResetTimes: inside
+// oneDNN primitives (convolution, batch norm, pooling), in reorders of
+// activations between the caller's layout and a primitive's, and in
+// reorders of weights to and from the plain KCRS layout.
+type Times struct{ Primitives, ActReorders, WeightReorders float64 }
+
+// Times reports the accumulated seconds; reset zeroes the counters.
+func (b *Backend) Times(reset bool) Times {
+	var out [3]C.double
+	r := 0
+	if reset {
+		r = 1
+	}
+	C.rr_ctx_times(b.ctx, &out[0], C.int(r))
+	return Times{float64(out[0]), float64(out[1]), float64(out[2])}
+}
