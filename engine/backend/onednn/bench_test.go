@@ -7,6 +7,7 @@ package onednn_test
 // (2 * multiply-adds / time, the same count for all three directions):
 //
 //	blocked      the backend's contract: activations in nChw16c, no reorders
+//	blocked_winograd the same with oneDNN's Winograd F(4x4,3x3) (3x3/1 only)
 //	nchw_reorder NCHW in and out; oneDNN's preferred layout inside, with
 //	             reorders of x/y (or dy/dx) around every call
 //	nchw_native  NCHW in and out, the primitive forced to run on NCHW
@@ -136,6 +137,15 @@ func benchConv(b *testing.B, dir direction) {
 		b.Run(s.name+"/blocked", func(b *testing.B) {
 			run(b, be, be.NewConv(p), dir, be.ActLen(xs), be.ActLen(ys))
 		})
+		if p.R == 3 && p.Stride == 1 && p.C%16 == 0 && p.K%16 == 0 {
+			b.Run(s.name+"/blocked_winograd", func(b *testing.B) {
+				c, err := be.NewConvWith(p, onednn.ConvOptions{Src: onednn.NChw16c, Dst: onednn.NChw16c, Algo: onednn.Winograd})
+				if err != nil {
+					b.Fatal(err)
+				}
+				run(b, be, c, dir, be.ActLen(xs), be.ActLen(ys))
+			})
+		}
 		for _, v := range []struct {
 			name   string
 			native bool

@@ -13,6 +13,8 @@ typedef struct rr_pool rr_pool;
 
 // Layout tags for activations handed across the boundary.
 enum { RR_NCHW = 0, RR_NCHW16C = 1 };
+// Convolution algorithms.
+enum { RR_DIRECT = 0, RR_WINOGRAD = 1, RR_AUTO = 2 };
 
 rr_ctx *rr_ctx_new(int nthreads, char *err, int errlen);
 void rr_ctx_free(rr_ctx *c);
@@ -26,7 +28,7 @@ void rr_ctx_times(rr_ctx *c, double *out, int reset);
 // measurements), native=0 lets oneDNN pick and reorders around it.
 rr_conv *rr_conv_new(rr_ctx *c, int N, int C, int H, int W, int K, int R, int S,
                      int stride, int pad, int src_layout, int dst_layout, int native,
-                     char *err, int errlen);
+                     int algo, char *err, int errlen);
 void rr_conv_free(rr_conv *p);
 int rr_conv_fwd(rr_conv *p, float *y, const float *x, const float *w);
 int rr_conv_bwd_data(rr_conv *p, float *dx, const float *dy, const float *w);

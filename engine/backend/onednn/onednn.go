@@ -148,7 +148,21 @@ func must(r C.int, what string) {
 type ConvOptions struct {
 	Src, Dst Layout
 	Native   bool
+	Algo     Algo
 }
+
+// Algo is oneDNN's convolution algorithm.
+type Algo int
+
+const (
+	// Direct convolution (the default; what NewConv uses).
+	Direct Algo = C.RR_DIRECT
+	// Winograd F(4x4,3x3): 3x3 stride-1 convs with channels in multiples
+	// of 16 only; plan creation fails otherwise.
+	Winograd Algo = C.RR_WINOGRAD
+	// Auto lets oneDNN choose.
+	Auto Algo = C.RR_AUTO
+)
 
 // Conv is a planned oneDNN convolution (forward, backward data, backward
 // weights).
@@ -186,7 +200,7 @@ func (b *Backend) NewConvWith(p kernels.ConvParams, o ConvOptions) (*Conv, error
 	var errbuf [512]C.char
 	plan := C.rr_conv_new(b.ctx, C.int(p.N), C.int(p.C), C.int(p.H), C.int(p.W), C.int(p.K),
 		C.int(p.R), C.int(p.S), C.int(p.Stride), C.int(p.Pad), C.int(o.Src), C.int(o.Dst),
-		C.int(native), &errbuf[0], C.int(len(errbuf)))
+		C.int(native), C.int(o.Algo), &errbuf[0], C.int(len(errbuf)))
 	if plan == nil {
 		return nil, fmt.Errorf("onednn: conv %s: %s", p, C.GoString(&errbuf[0]))
 	}

@@ -131,3 +131,53 @@ func TestNCHWConvOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestWinogradAccuracy: Winograd F(4x4,3x3) trades exactness for speed;
+// this records whether it stays within the conformance metric (< 1e-4) on
+// the CIFAR stage shapes in all three directions.
+func TestWinogradAccuracy(t *testing.T) {
+	b, err := New(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for i, c := range []int{16, 32, 64} {
+		hw := 32 >> i // 16@32x32, 32@16x16, 64@8x8 (Sec. 4.2)
+		p := kernels.ConvParams{N: 2, C: c, H: hw, W: hw, K: c, R: 3, S: 3, Stride: 1, Pad: 1}
+		conv, err := b.NewConvWith(p, ConvOptions{Src: NChw16c, Dst: NChw16c, Algo: Winograd})
+		if err != nil {
+			t.Fatalf("winograd %s: %v", p, err)
+		}
+		rng := rand.New(rand.NewPCG(uint64(c), 3))
+		x, w, dy := randSlice(rng, p.XSize()), randSlice(rng, p.WSize()), randSlice(rng, p.YSize())
+		wantY, wantDX, wantDW := make([]float32, p.YSize()), make([]float32, p.XSize()), make([]float32, p.WSize())
+		kernels.ConvForward(wantY, x, w, p)
+		kernels.ConvBackwardData(wantDX, dy, w, p)
+		kernels.ConvBackwardWeights(wantDW, dy, x, p)
+		s := backend.ActShape{N: p.N, C: c, H: hw, W: hw}
+		xa, dya := make([]float32, b.ActLen(s)), make([]float32, b.ActLen(s))
+		b.ToAct(xa, x, s)
+		b.ToAct(dya, dy, s)
+		ya, dxa, dw := make([]float32, len(xa)), make([]float32, len(xa)), make([]float32, p.WSize())
+		conv.Forward(ya, xa, w)
+		conv.BackwardData(dxa, dya, w)
+		conv.BackwardWeights(dw, dya, xa)
+		y, dx := make([]float32, p.YSize()), make([]float32, p.XSize())
+		b.FromAct(y, ya, s)
+		b.FromAct(dx, dxa, s)
+		for _, r := range []struct {
+			name      string
+			got, want []float32
+		}{{"forward", y, wantY}, {"backward data", dx, wantDX}, {"backward weights", dw, wantDW}} {
+			var diff, scale float64
+			for i := range r.want {
+				diff = math.Max(diff, math.Abs(float64(r.got[i]-r.want[i])))
+				scale = math.Max(scale, math.Abs(float64(r.want[i])))
+			}
+			t.Logf("winograd %s %s (%s): relative error %.2g", p, r.name, conv.Impl(0), diff/scale)
+			if diff/scale >= 1e-4 {
+				t.Errorf("winograd %s %s: relative error %.3g >= 1e-4", p, r.name, diff/scale)
+			}
+		}
+	}
+}
