@@ -16,11 +16,23 @@
 // sees or returns them. A call binds the caller's slices and executes;
 // nothing is allocated.
 //
-// Threads: Debian's libdnnl is built with DNNL_CPU_RUNTIME=OMP (it links
-// libgomp). libgomp keeps the team size per OS thread, and Go may run cgo
-// calls on any OS thread, so every C entry point calls
+// Threads: Debian's libdnnl 2.6 is built with DNNL_CPU_RUNTIME=OMP (the
+// .so links libgomp.so.1; dnnl_config.h says DNNL_RUNTIME_OMP). libgomp
+// keeps the team size (nthreads-var) per OS thread once written, and Go may
+// run cgo calls on any OS thread, so every C entry point calls
 // omp_set_num_threads(Threads()) first when the calling thread's value
-// differs. Build with -tags noonednn to leave this backend out.
+// differs (TestThreadsGovernTeamSize checks it on fresh OS threads). Plans
+// are created under the same setting, since oneDNN sizes its work split at
+// creation. OMP_NUM_THREADS in the environment is thereby overridden;
+// libgomp's idle workers still spin briefly after each op (GOMP_SPINCOUNT /
+// OMP_WAIT_POLICY, read at process start, govern that).
+//
+// The C side binds the caller's slices to oneDNN memory objects at each
+// call; a bound pointer is never used after the call returns (it is
+// rebound on the next call), and the Go heap does not move objects.
+//
+// Build with -tags noonednn (or CGO_ENABLED=0) to leave this backend out;
+// engine/backend/choose then falls back to the reference.
 package onednn
 
 /*
