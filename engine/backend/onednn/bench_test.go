@@ -6,7 +6,8 @@ package onednn_test
 // runs in up to four variants, reported side by side as GFLOP/s
 // (2 * multiply-adds / time, the same count for all three directions):
 //
-//	blocked      the backend's contract: activations in nChw16c, no reorders
+//	blocked      the backend's contract: activations in nChw16c, no
+//	             reorders, direct convolution
 //	blocked_winograd the same with oneDNN's Winograd F(4x4,3x3) (3x3/1 only)
 //	nchw_reorder NCHW in and out; oneDNN's preferred layout inside, with
 //	             reorders of x/y (or dy/dx) around every call
@@ -135,11 +136,15 @@ func benchConv(b *testing.B, dir direction) {
 		xs := backend.ActShape{N: p.N, C: p.C, H: p.H, W: p.W}
 		ys := backend.ActShape{N: p.N, C: p.K, H: p.P(), W: p.Q()}
 		b.Run(s.name+"/blocked", func(b *testing.B) {
-			run(b, be, be.NewConv(p), dir, be.ActLen(xs), be.ActLen(ys))
+			c, err := be.NewConvWith(p, onednn.ConvOptions{Src: onednn.NChw16c, Dst: onednn.NChw16c})
+			if err != nil {
+				b.Fatal(err)
+			}
+			run(b, be, c, dir, be.ActLen(xs), be.ActLen(ys))
 		})
 		if p.R == 3 && p.Stride == 1 && p.C%16 == 0 && p.K%16 == 0 {
 			b.Run(s.name+"/blocked_winograd", func(b *testing.B) {
-				c, err := be.NewConvWith(p, onednn.ConvOptions{Src: onednn.NChw16c, Dst: onednn.NChw16c, Algo: onednn.Winograd})
+				c, err := be.NewConvWith(p, onednn.ConvOptions{Src: onednn.NChw16c, Dst: onednn.NChw16c, Algo: [3]onednn.Algo{onednn.Winograd, onednn.Winograd, onednn.Winograd}})
 				if err != nil {
 					b.Fatal(err)
 				}

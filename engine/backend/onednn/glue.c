@@ -222,11 +222,13 @@ struct rr_conv {
 
 rr_conv *rr_conv_new(rr_ctx *c, int N, int C, int H, int W, int K, int R, int S,
                      int stride, int pad, int src_layout, int dst_layout, int native,
-                     int algo, char *err, int errlen) {
+                     const int *algo, char *err, int errlen) {
   set_threads(c);
-  dnnl_alg_kind_t alg = algo == RR_WINOGRAD ? dnnl_convolution_winograd
-                        : algo == RR_AUTO   ? dnnl_convolution_auto
-                                            : dnnl_convolution_direct;
+  dnnl_alg_kind_t algs[3];
+  for (int i = 0; i < 3; i++)
+    algs[i] = algo[i] == RR_WINOGRAD ? dnnl_convolution_winograd
+              : algo[i] == RR_AUTO   ? dnnl_convolution_auto
+                                     : dnnl_convolution_direct;
   rr_conv *p = calloc(1, sizeof *p);
   p->c = c;
   int P = (H + 2 * pad - R) / stride + 1, Q = (W + 2 * pad - S) / stride + 1;
@@ -246,7 +248,7 @@ rr_conv *rr_conv_new(rr_ctx *c, int N, int C, int H, int W, int K, int R, int S,
     CHK(dnnl_memory_desc_init_by_tag(&dst_a, 4, dd, dnnl_f32, dnnl_format_tag_any));
   }
   dnnl_convolution_desc_t cd;
-  CHK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, alg,
+  CHK(dnnl_convolution_forward_desc_init(&cd, dnnl_forward_training, algs[0],
                                          &src_a, &w_a, NULL, &dst_a, strides, pads, pads));
   CHK(create_pd(&fpd, &cd, c, NULL));
   CHK(prim_init(c, &p->fwd, fpd));
@@ -255,7 +257,7 @@ rr_conv *rr_conv_new(rr_ctx *c, int N, int C, int H, int W, int K, int R, int S,
   CHK(slot_init(c, &p->f_w, &w_u, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0), 0));
   CHK(slot_init(c, &p->f_dst, &dst_u, dnnl_primitive_desc_query_md(fpd, dnnl_query_dst_md, 0), 1));
 
-  CHK(dnnl_convolution_backward_data_desc_init(&cd, alg, &src_a, &w_a,
+  CHK(dnnl_convolution_backward_data_desc_init(&cd, algs[1], &src_a, &w_a,
                                                &dst_a, strides, pads, pads));
   CHK(create_pd(&dpd, &cd, c, fpd));
   CHK(prim_init(c, &p->bwdd, dpd));
@@ -264,7 +266,7 @@ rr_conv *rr_conv_new(rr_ctx *c, int N, int C, int H, int W, int K, int R, int S,
   CHK(slot_init(c, &p->d_w, &w_u, dnnl_primitive_desc_query_md(dpd, dnnl_query_weights_md, 0), 0));
   CHK(slot_init(c, &p->d_dsrc, &src_u, dnnl_primitive_desc_query_md(dpd, dnnl_query_diff_src_md, 0), 1));
 
-  CHK(dnnl_convolution_backward_weights_desc_init(&cd, alg, &src_a, &w_a,
+  CHK(dnnl_convolution_backward_weights_desc_init(&cd, algs[2], &src_a, &w_a,
                                                   NULL, &dst_a, strides, pads, pads));
   CHK(create_pd(&wpd, &cd, c, fpd));
   CHK(prim_init(c, &p->bwdw, wpd));

@@ -28,7 +28,8 @@ void rr_ctx_times(rr_ctx *c, double *out, int reset);
 // measurements), native=0 lets oneDNN pick and reorders around it.
 rr_conv *rr_conv_new(rr_ctx *c, int N, int C, int H, int W, int K, int R, int S,
                      int stride, int pad, int src_layout, int dst_layout, int native,
-                     int algo, char *err, int errlen);
+                     const int *algo /* [3]: forward, backward data, backward weights */,
+                     char *err, int errlen);
 void rr_conv_free(rr_conv *p);
 int rr_conv_fwd(rr_conv *p, float *y, const float *x, const float *w);
 int rr_conv_bwd_data(rr_conv *p, float *dx, const float *dy, const float *w);

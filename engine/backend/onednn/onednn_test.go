@@ -144,7 +144,7 @@ func TestWinogradAccuracy(t *testing.T) {
 	for i, c := range []int{16, 32, 64} {
 		hw := 32 >> i // 16@32x32, 32@16x16, 64@8x8 (Sec. 4.2)
 		p := kernels.ConvParams{N: 2, C: c, H: hw, W: hw, K: c, R: 3, S: 3, Stride: 1, Pad: 1}
-		conv, err := b.NewConvWith(p, ConvOptions{Src: NChw16c, Dst: NChw16c, Algo: Winograd})
+		conv, err := b.NewConvWith(p, ConvOptions{Src: NChw16c, Dst: NChw16c, Algo: [3]Algo{Winograd, Winograd, Winograd}})
 		if err != nil {
 			t.Fatalf("winograd %s: %v", p, err)
 		}
