@@ -1,19 +1,18 @@
-// Package backend is the seam between the engine's layers (engine/nn) and
-// the code that does the arithmetic. A Backend plans one operation per shape
-// (NewConv, NewLinear) once, at model build, and the returned operation is
-// then called every step with plain NCHW float32 slices; it must not
-// allocate per call.
-//
-// Reference() is the pure-Go backend: the naive kernels of engine/kernels,
-// split over the batch across goroutines. It is the oracle for the
-// conformance suite and the fallback when no fast backend is built in.
 package backend
 
 import "github.com/resnet-repro/resnet-repro/engine/kernels"
 
+// ActShape is an activation's logical shape (N, C, H, W).
+type ActShape struct{ N, C, H, W int }
+
+// Size is N*C*H*W, the element count of the plain NCHW form.
+func (s ActShape) Size() int { return s.N * s.C * s.H * s.W }
+
 // Conv is one planned convolution shape (see kernels.ConvParams for the
-// math and shapes). Forward and BackwardData overwrite their destination;
-// BackwardWeights overwrites dw.
+// math and shapes). x, y, dx and dy are activations in the backend's layout
+// (ActLen of (N,C,H,W) and (N,K,P,Q)); w and dw are plain (K,C,R,S).
+// Forward and BackwardData overwrite their destination; BackwardWeights
+// overwrites dw.
 type Conv interface {
 	Params() kernels.ConvParams
 	Forward(y, x, w []float32)
@@ -22,8 +21,8 @@ type Conv interface {
 }
 
 // Linear is one planned fully connected shape, y = x W^T + b
-// (x is (N, In), W is (Out, In), b is (Out), y is (N, Out)).
-// BackwardWeights overwrites dw and db.
+// (x is (N, In), W is (Out, In), b is (Out), y is (N, Out)), all plain.
+// BackwardData overwrites dx; BackwardWeights overwrites dw and db.
 type Linear interface {
 	Params() kernels.LinearParams
 	Forward(y, x, w, b []float32)
@@ -31,15 +30,109 @@ type Linear interface {
 	BackwardWeights(dw, db, dy, x []float32)
 }
 
-// Backend creates planned operations. Implementations are safe to use from
-// one goroutine at a time per operation; they may use Threads() goroutines
-// or OS threads internally.
+// BNConfig plans a batch normalization over activations of (N, C, HW)
+// (kernels.BNParams), optionally fused with the ReLU that follows it
+// (conv-BN-ReLU, Sec. 3.4): then y = max(0, BN(x)) and Backward takes the
+// gradient with respect to that y.
+type BNConfig struct {
+	kernels.BNParams
+	ReLU bool
+}
+
+// BatchNorm is one planned batch normalization. x, y, dx, dy are
+// activations (backend layout); gamma, beta, mean, variance and the
+// gradients are plain (C).
+//
+// ForwardTrain uses the batch statistics, y = gamma*(x-mean)/sqrt(var+eps)
+// + beta (then ReLU if fused), and writes the batch mean and the biased
+// variance (divide by N*HW; the layer owns the running averages and any
+// unbiased correction). ForwardInfer uses the given statistics.
+// Backward computes the training-mode gradient (kernels.BNBackward) from
+// the same x, gamma, beta, mean and variance as the ForwardTrain it follows; with
+// a fused ReLU, dy is the gradient of the ReLU's output and the mask comes
+// from that ForwardTrain (the oneDNN backend keeps it in a workspace owned
+// by the op; the reference recomputes it from x), so each BatchNorm op
+// serves exactly one layer and Backward must follow that layer's
+// ForwardTrain. Backward overwrites dx, dgamma and dbeta.
+type BatchNorm interface {
+	Config() BNConfig
+	ForwardTrain(y, mean, variance, x, gamma, beta []float32)
+	ForwardInfer(y, x, gamma, beta, mean, variance []float32)
+	Backward(dx, dgamma, dbeta, dy, x, gamma, beta, mean, variance []float32)
+}
+
+// MaxPool is one planned max pooling (kernels.PoolParams) on activations.
+// Backward routes dy to the argmax of the Forward it follows (the same op
+// and the same x; the oneDNN backend keeps the argmax in a workspace),
+// overwriting dx. x is passed to Backward for backends that recompute it.
+type MaxPool interface {
+	Params() kernels.PoolParams
+	Forward(y, x []float32)
+	Backward(dx, dy, x []float32)
+}
+
+// ShortcutAParams plans the parameter-free "option A" identity shortcut of
+// Sec. 4.2 for a stage change: subsample x (N, C, H, W) by Stride and pad
+// channels with zeros to K, putting input channel c at output channel
+// c+PadLo: y[n,k,p,q] = x[n,k-PadLo,p*Stride,q*Stride] when
+// 0 <= k-PadLo < C, else 0. y is (N, K, (H-1)/Stride+1, (W-1)/Stride+1).
+type ShortcutAParams struct {
+	In     ActShape
+	K      int
+	Stride int
+	PadLo  int
+}
+
+// Out is the shape of y.
+func (p ShortcutAParams) Out() ActShape {
+	return ActShape{N: p.In.N, C: p.K, H: (p.In.H-1)/p.Stride + 1, W: (p.In.W-1)/p.Stride + 1}
+}
+
+// Backend creates planned operations and runs the stateless elementwise
+// ones. Implementations are safe to use from one goroutine at a time; they
+// may use Threads() goroutines or OS threads internally.
 type Backend interface {
 	// Name identifies the backend in logs, the results database and
 	// `repro bench` output (e.g. "reference", "onednn").
 	Name() string
 	// Threads is the number of compute threads the backend uses.
 	Threads() int
+
+	// ActLen is the number of float32s an activation of logical shape s
+	// occupies in this backend's layout.
+	ActLen(s ActShape) int
+	// ToAct converts src, plain NCHW (s.Size()), into dst, the backend
+	// layout (ActLen(s)); FromAct is its inverse.
+	ToAct(dst, src []float32, s ActShape)
+	FromAct(dst, src []float32, s ActShape)
+
 	NewConv(p kernels.ConvParams) Conv
 	NewLinear(p kernels.LinearParams) Linear
+	NewBatchNorm(c BNConfig) BatchNorm
+	NewMaxPool(p kernels.PoolParams) MaxPool
+
+	// ReLUForward: y = max(0, x); ReLUBackward: dx = dy where y > 0 else 0.
+	// Add: y = a + b; AddReLU: y = max(0, a + b) (end of a residual block,
+	// Eq. 1 then ReLU). All take activation buffers of equal length; y may
+	// alias an input, dx may alias dy.
+	ReLUForward(y, x []float32)
+	ReLUBackward(dx, dy, y []float32)
+	Add(y, a, b []float32)
+	AddReLU(y, a, b []float32)
+
+	// GlobalAvgPoolForward: y[n,c] = mean over (h,w) of x[n,c,h,w]; x is an
+	// activation of shape s, y is plain (N, C). Backward overwrites dx with
+	// dy[n,c]/(H*W) everywhere in the plane.
+	GlobalAvgPoolForward(y, x []float32, s ActShape)
+	GlobalAvgPoolBackward(dx, dy []float32, s ActShape)
+
+	// ShortcutAForward / ShortcutABackward: see ShortcutAParams. Backward
+	// overwrites dx (zero where x was not sampled).
+	ShortcutAForward(y, x []float32, p ShortcutAParams)
+	ShortcutABackward(dx, dy []float32, p ShortcutAParams)
+
+	// Close releases what the backend holds outside the Go heap (oneDNN
+	// primitives and buffers of every op it planned). Ops must not be used
+	// afterwards. Close is idempotent.
+	Close()
 }

@@ -1,6 +1,8 @@
 package backend
 
 import (
+	"fmt"
+	"math"
 	"runtime"
 	"sync"
 
@@ -39,6 +41,144 @@ func (b referenceBackend) NewConv(p kernels.ConvParams) Conv {
 
 func (b referenceBackend) NewLinear(p kernels.LinearParams) Linear {
 	return &refLinear{p: p}
+}
+
+// The reference layout is plain NCHW.
+func (referenceBackend) ActLen(s ActShape) int { return s.Size() }
+
+func (referenceBackend) ToAct(dst, src []float32, s ActShape) {
+	checkLen("dst", len(dst), s.Size())
+	checkLen("src", len(src), s.Size())
+	copy(dst, src)
+}
+
+func (referenceBackend) FromAct(dst, src []float32, s ActShape) {
+	checkLen("dst", len(dst), s.Size())
+	checkLen("src", len(src), s.Size())
+	copy(dst, src)
+}
+
+func (referenceBackend) NewBatchNorm(c BNConfig) BatchNorm {
+	n := c.N * c.C * c.HW
+	return &refBN{c: c, invstd: make([]float32, c.C), tmp: make([]float32, n)}
+}
+
+func (referenceBackend) NewMaxPool(p kernels.PoolParams) MaxPool { return refPool{p: p} }
+
+func (referenceBackend) ReLUForward(y, x []float32)       { kernels.ReLUForward(y, x) }
+func (referenceBackend) ReLUBackward(dx, dy, y []float32) { kernels.ReLUBackward(dx, dy, y) }
+func (referenceBackend) Add(y, a, b []float32)            { kernels.Add(y, a, b) }
+func (referenceBackend) AddReLU(y, a, b []float32) {
+	kernels.Add(y, a, b)
+	kernels.ReLUForward(y, y)
+}
+
+func (referenceBackend) GlobalAvgPoolForward(y, x []float32, s ActShape) {
+	checkLen("y", len(y), s.N*s.C)
+	kernels.GlobalAvgPoolForward(y, x, s.H*s.W)
+}
+
+func (referenceBackend) GlobalAvgPoolBackward(dx, dy []float32, s ActShape) {
+	checkLen("dy", len(dy), s.N*s.C)
+	kernels.GlobalAvgPoolBackward(dx, dy, s.H*s.W)
+}
+
+// ShortcutAForward is the naive loop of ShortcutAParams' formula.
+func (referenceBackend) ShortcutAForward(y, x []float32, p ShortcutAParams) {
+	in, out := p.In, p.Out()
+	checkLen("x", len(x), in.Size())
+	checkLen("y", len(y), out.Size())
+	for n := 0; n < out.N; n++ {
+		for k := 0; k < out.C; k++ {
+			c := k - p.PadLo
+			for i := 0; i < out.H; i++ {
+				for j := 0; j < out.W; j++ {
+					var v float32
+					if c >= 0 && c < in.C {
+						v = x[((n*in.C+c)*in.H+i*p.Stride)*in.W+j*p.Stride]
+					}
+					y[((n*out.C+k)*out.H+i)*out.W+j] = v
+				}
+			}
+		}
+	}
+}
+
+// ShortcutABackward scatters dy back to the sampled positions of dx.
+func (referenceBackend) ShortcutABackward(dx, dy []float32, p ShortcutAParams) {
+	in, out := p.In, p.Out()
+	checkLen("dx", len(dx), in.Size())
+	checkLen("dy", len(dy), out.Size())
+	clear(dx)
+	for n := 0; n < out.N; n++ {
+		for k := 0; k < out.C; k++ {
+			c := k - p.PadLo
+			if c < 0 || c >= in.C {
+				continue
+			}
+			for i := 0; i < out.H; i++ {
+				for j := 0; j < out.W; j++ {
+					dx[((n*in.C+c)*in.H+i*p.Stride)*in.W+j*p.Stride] = dy[((n*out.C+k)*out.H+i)*out.W+j]
+				}
+			}
+		}
+	}
+}
+
+// Close has nothing to release: everything lives on the Go heap.
+func (referenceBackend) Close() {}
+
+func checkLen(name string, got, want int) {
+	if got != want {
+		panic(fmt.Sprintf("backend: %s has %d elements, want %d", name, got, want))
+	}
+}
+
+// refBN wraps the kernels' BN; invstd and tmp are planned once.
+type refBN struct {
+	c      BNConfig
+	invstd []float32
+	tmp    []float32 // fused ReLU: the ReLU-masked dy
+}
+
+func (l *refBN) Config() BNConfig { return l.c }
+
+func (l *refBN) ForwardTrain(y, mean, variance, x, gamma, beta []float32) {
+	kernels.BNForwardTrain(y, mean, variance, l.invstd, x, gamma, beta, l.c.BNParams)
+	if l.c.ReLU {
+		kernels.ReLUForward(y, y)
+	}
+}
+
+func (l *refBN) ForwardInfer(y, x, gamma, beta, mean, variance []float32) {
+	kernels.BNForwardInfer(y, x, gamma, beta, mean, variance, l.c.BNParams)
+	if l.c.ReLU {
+		kernels.ReLUForward(y, y)
+	}
+}
+
+// Backward recomputes invstd from variance and, with a fused ReLU, the
+// ReLU's output BN(x) to mask dy (recompute instead of store, issue 3).
+func (l *refBN) Backward(dx, dgamma, dbeta, dy, x, gamma, beta, mean, variance []float32) {
+	for c, v := range variance {
+		l.invstd[c] = float32(1 / math.Sqrt(float64(v)+float64(l.c.Eps)))
+	}
+	g := dy
+	if l.c.ReLU {
+		kernels.BNForwardInfer(l.tmp, x, gamma, beta, mean, variance, l.c.BNParams)
+		kernels.ReLUBackward(l.tmp, dy, l.tmp)
+		g = l.tmp
+	}
+	kernels.BNBackward(dx, dgamma, dbeta, g, x, gamma, mean, l.invstd, l.c.BNParams)
+}
+
+// refPool recomputes the argmax from x in Backward.
+type refPool struct{ p kernels.PoolParams }
+
+func (l refPool) Params() kernels.PoolParams { return l.p }
+func (l refPool) Forward(y, x []float32)     { kernels.MaxPoolForward(y, x, l.p) }
+func (l refPool) Backward(dx, dy, x []float32) {
+	kernels.MaxPoolBackward(dx, dy, x, l.p)
 }
 
 // batchRange is a half-open range of images [lo, hi).

@@ -1,0 +1,92 @@
+// glue.h: the C side of package onednn. Every plan owns its oneDNN
+// primitives, memory objects and internal buffers; the Go side passes raw
+// float pointers per call. Every entry point first sets the OpenMP thread
+// count of the calling OS thread (see rr_ctx.nthreads).
+#ifndef RR_GLUE_H
+#define RR_GLUE_H
+#include <stddef.h>
+
+typedef struct rr_ctx rr_ctx;
+typedef struct rr_conv rr_conv;
+typedef struct rr_bn rr_bn;
+typedef struct rr_pool rr_pool;
+
+// Layout tags for activations handed across the boundary.
+enum { RR_NCHW = 0, RR_NCHW16C = 1 };
+// Convolution algorithms.
+enum { RR_DIRECT = 0, RR_WINOGRAD = 1, RR_AUTO = 2 };
+
+rr_ctx *rr_ctx_new(int nthreads, char *err, int errlen);
+void rr_ctx_free(rr_ctx *c);
+int rr_ctx_threads(rr_ctx *c);
+// rr_ctx_times writes the seconds spent in primitives, activation reorders
+// and weight reorders since the last reset (reset != 0 zeroes them).
+void rr_ctx_times(rr_ctx *c, double *out, int reset);
+
+// Convolution. src_layout/dst_layout are RR_NCHW or RR_NCHW16C. native=1
+// forces the primitive to use the user layouts (no reorders; for
+// measurements), native=0 lets oneDNN pick and reorders around it.
+rr_conv *rr_conv_new(rr_ctx *c, int N, int C, int H, int W, int K, int R, int S,
+                     int stride, int pad, int src_layout, int dst_layout, int native,
+                     const int *algo /* [3]: forward, backward data, backward weights */,
+                     char *err, int errlen);
+void rr_conv_free(rr_conv *p);
+int rr_conv_fwd(rr_conv *p, float *y, const float *x, const float *w);
+int rr_conv_bwd_data(rr_conv *p, float *dx, const float *dy, const float *w);
+int rr_conv_bwd_weights(rr_conv *p, float *dw, const float *dy, const float *x);
+const char *rr_conv_impl(rr_conv *p, int which);
+
+// Batch normalization (training fwd with batch stats, inference fwd with
+// given stats, backward), optionally fused with a following ReLU.
+rr_bn *rr_bn_new(rr_ctx *c, int N, int C, int HW, int layout, float eps, int relu,
+                 char *err, int errlen);
+void rr_bn_free(rr_bn *p);
+int rr_bn_fwd_train(rr_bn *p, float *y, float *mean, float *var, const float *x,
+                    const float *gamma, const float *beta);
+int rr_bn_fwd_infer(rr_bn *p, float *y, const float *x, const float *gamma,
+                    const float *beta, const float *mean, const float *var);
+int rr_bn_bwd(rr_bn *p, float *dx, float *dgamma, float *dbeta, const float *dy,
+              const float *x, const float *gamma, const float *beta, const float *mean,
+              const float *var);
+
+// Max pooling with a workspace kept between forward and backward.
+rr_pool *rr_pool_new(rr_ctx *c, int N, int C, int H, int W, int size, int stride,
+                     int pad, int layout, char *err, int errlen);
+void rr_pool_free(rr_pool *p);
+int rr_pool_fwd(rr_pool *p, float *y, const float *x);
+int rr_pool_bwd(rr_pool *p, float *dx, const float *dy);
+
+// Plain loops (OpenMP) on activation buffers of n floats.
+void rr_relu_fwd(rr_ctx *c, float *y, const float *x, long n);
+void rr_relu_bwd(rr_ctx *c, float *dx, const float *dy, const float *y, long n);
+void rr_add(rr_ctx *c, float *y, const float *a, const float *b, long n);
+void rr_add_relu(rr_ctx *c, float *y, const float *a, const float *b, long n);
+
+// Layout conversion NCHW <-> nChw16c (padding channels written as zero).
+int rr_to_blocked(rr_ctx *c, float *dst, const float *src, int N, int C, int H, int W);
+int rr_from_blocked(rr_ctx *c, float *dst, const float *src, int N, int C, int H, int W);
+
+// Global average pooling on nChw16c: y is plain (N, C).
+void rr_gap_fwd(rr_ctx *c, float *y, const float *x, int N, int C, int HW);
+void rr_gap_bwd(rr_ctx *c, float *dx, const float *dy, int N, int C, int HW);
+
+// Option-A shortcut on nChw16c: y[n,k,p,q] = x[n,k-lo,p*s,q*s] for
+// 0 <= k-lo < C, else 0.
+void rr_shortcut_a_fwd(rr_ctx *c, float *y, const float *x, int N, int C, int H, int W,
+                       int K, int stride, int lo);
+void rr_shortcut_a_bwd(rr_ctx *c, float *dx, const float *dy, int N, int C, int H, int W,
+                       int K, int stride, int lo);
+
+// Fully connected via dnnl_sgemm (row-major): x (N,In), w (Out,In), y (N,Out).
+int rr_linear_fwd(rr_ctx *c, float *y, const float *x, const float *w, const float *b,
+                  int N, int In, int Out);
+int rr_linear_bwd_data(rr_ctx *c, float *dx, const float *dy, const float *w, int N,
+                       int In, int Out);
+int rr_linear_bwd_weights(rr_ctx *c, float *dw, float *db, const float *dy,
+                          const float *x, int N, int In, int Out);
+
+
+// rr_team_size returns the size of the OpenMP team a parallel region
+// started by the calling OS thread gets (for tests of thread control).
+int rr_team_size(rr_ctx *c);
+#endif

@@ -1,0 +1,491 @@
+//go:build cgo && !noonednn
+
+// Package onednn is the fast CPU backend: oneDNN 2.x (Debian libdnnl-dev)
+// through cgo. Activations are kept in oneDNN's blocked layout nChw16c from
+// the model's input to its global average pooling (see package backend's
+// layout contract), so convolutions, batch norm and pooling run on the
+// layout their JIT kernels want and no reorder surrounds them. Parameters
+// stay plain; conv weights are reordered to the primitive's blocked layout
+// on each call (a few hundred KB at most per layer).
+//
+// Every operation is planned once: NewConv creates the forward,
+// backward-data and backward-weights primitives, their memory descriptors,
+// reorder primitives and internal buffers; all scratchpads are user-managed
+// and share one buffer per Backend sized at plan time. Buffers are
+// allocated in C (aligned, touched once at plan time) so the Go GC never
+// sees or returns them. A call binds the caller's slices and executes;
+// nothing is allocated.
+//
+// Threads: Debian's libdnnl 2.6 is built with DNNL_CPU_RUNTIME=OMP (the
+// .so links libgomp.so.1; dnnl_config.h says DNNL_RUNTIME_OMP). libgomp
+// keeps the team size (nthreads-var) per OS thread once written, and Go may
+// run cgo calls on any OS thread, so every C entry point calls
+// omp_set_num_threads(Threads()) first when the calling thread's value
+// differs (TestThreadsGovernTeamSize checks it on fresh OS threads). Plans
+// are created under the same setting, since oneDNN sizes its work split at
+// creation. OMP_NUM_THREADS in the environment is thereby overridden;
+// libgomp's idle workers still spin briefly after each op (GOMP_SPINCOUNT /
+// OMP_WAIT_POLICY, read at process start, govern that).
+//
+// The C side binds the caller's slices to oneDNN memory objects at each
+// call; a bound pointer is never used after the call returns (it is
+// rebound on the next call), and the Go heap does not move objects.
+//
+// Build with -tags noonednn (or CGO_ENABLED=0) to leave this backend out;
+// engine/backend/choose then falls back to the reference.
+package onednn
+
+/*
+#cgo CFLAGS: -O3 -fopenmp
+#cgo LDFLAGS: -ldnnl -fopenmp
+#include <stdlib.h>
+#include "glue.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"unsafe"
+
+	"github.com/resnet-repro/resnet-repro/engine/backend"
+	"github.com/resnet-repro/resnet-repro/engine/kernels"
+)
+
+// Layout is how an activation tensor is laid out in memory.
+type Layout int
+
+const (
+	// NCHW is plain row-major (N, C, H, W).
+	NCHW Layout = C.RR_NCHW
+	// NChw16c blocks channels by 16: element (n,c,h,w) is at
+	// (((n*ceil(C/16) + c/16)*H + h)*W + w)*16 + c%16.
+	NChw16c Layout = C.RR_NCHW16C
+)
+
+// Backend implements backend.Backend with oneDNN.
+type Backend struct {
+	ctx     *C.rr_ctx
+	threads int
+
+	mu     sync.Mutex
+	closed bool
+	convs  []*Conv
+	bns    []*BatchNorm
+	pools  []*MaxPool
+}
+
+var _ backend.Backend = (*Backend)(nil)
+
+// New creates a oneDNN backend using threads OpenMP threads (threads <= 0
+// means runtime.NumCPU()).
+func New(threads int) (*Backend, error) {
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	var errbuf [512]C.char
+	ctx := C.rr_ctx_new(C.int(threads), &errbuf[0], C.int(len(errbuf)))
+	if ctx == nil {
+		return nil, fmt.Errorf("onednn: %s", C.GoString(&errbuf[0]))
+	}
+	return &Backend{ctx: ctx, threads: threads}, nil
+}
+
+func (b *Backend) Name() string { return "onednn" }
+func (b *Backend) Threads() int { return b.threads }
+
+// Close frees every op planned by b and b's oneDNN engine and stream.
+func (b *Backend) Close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return
+	}
+	b.closed = true
+	for _, c := range b.convs {
+		C.rr_conv_free(c.plan)
+		c.plan = nil
+	}
+	for _, l := range b.bns {
+		C.rr_bn_free(l.plan)
+		l.plan = nil
+	}
+	for _, l := range b.pools {
+		C.rr_pool_free(l.plan)
+		l.plan = nil
+	}
+	C.rr_ctx_free(b.ctx)
+	b.ctx = nil
+}
+
+func blocks16(c int) int { return (c + 15) / 16 * 16 }
+
+// ActLen is N*ceil(C/16)*16*H*W (nChw16c).
+func (b *Backend) ActLen(s backend.ActShape) int { return s.N * blocks16(s.C) * s.H * s.W }
+
+func checkLen(name string, got, want int) {
+	if got != want {
+		panic(fmt.Sprintf("onednn: %s has %d elements, want %d", name, got, want))
+	}
+}
+
+func fp(s []float32) *C.float { return (*C.float)(unsafe.Pointer(unsafe.SliceData(s))) }
+
+func (b *Backend) ToAct(dst, src []float32, s backend.ActShape) {
+	checkLen("dst", len(dst), b.ActLen(s))
+	checkLen("src", len(src), s.Size())
+	C.rr_to_blocked(b.ctx, fp(dst), fp(src), C.int(s.N), C.int(s.C), C.int(s.H), C.int(s.W))
+}
+
+func (b *Backend) FromAct(dst, src []float32, s backend.ActShape) {
+	checkLen("dst", len(dst), s.Size())
+	checkLen("src", len(src), b.ActLen(s))
+	C.rr_from_blocked(b.ctx, fp(dst), fp(src), C.int(s.N), C.int(s.C), C.int(s.H), C.int(s.W))
+}
+
+func must(r C.int, what string) {
+	if r != 0 {
+		panic(fmt.Sprintf("onednn: %s failed with dnnl status %d", what, int(r)))
+	}
+}
+
+// ---- convolution ----
+
+// ConvOptions chooses the layouts of a convolution's activations as the
+// caller holds them. Native asks oneDNN to run on exactly those layouts
+// (no reorders; used to measure the plain-NCHW path); otherwise oneDNN
+// picks its preferred layouts and the op reorders around the primitive
+// when they differ from the caller's.
+//
+// Algo picks the algorithm of the forward, backward-data and
+// backward-weights primitives (in that order).
+type ConvOptions struct {
+	Src, Dst Layout
+	Native   bool
+	Algo     [3]Algo
+}
+
+// Algo is oneDNN's convolution algorithm.
+type Algo int
+
+const (
+	// Direct convolution (the default; what NewConv uses).
+	Direct Algo = C.RR_DIRECT
+	// Winograd F(4x4,3x3): 3x3 stride-1 convs with channels in multiples
+	// of 16 only; plan creation fails otherwise.
+	Winograd Algo = C.RR_WINOGRAD
+	// Auto lets oneDNN choose.
+	Auto Algo = C.RR_AUTO
+)
+
+// DefaultAlgos is NewConv's choice per direction: Winograd F(4x4,3x3) for
+// 3x3 stride-1 convs with channel counts in multiples of 16 (every such
+// conv of the CIFAR ResNets), except backward data with 16 input channels,
+// where direct was faster; direct everywhere else. Measured on the CIFAR
+// shapes at batch 128, 2 threads (BenchmarkConv*/blocked vs
+// blocked_winograd): Winograd gave 1.2-2.1x except that one case (0.7x).
+// Its error against the naive kernel is ~1e-6 relative
+// (TestWinogradAccuracy), well inside the conformance bound.
+func DefaultAlgos(p kernels.ConvParams) [3]Algo {
+	if p.R != 3 || p.S != 3 || p.Stride != 1 || p.Pad != 1 || p.C%16 != 0 || p.K%16 != 0 {
+		return [3]Algo{Direct, Direct, Direct}
+	}
+	bwdData := Winograd
+	if p.C < 32 {
+		bwdData = Direct
+	}
+	return [3]Algo{Winograd, bwdData, Winograd}
+}
+
+// Conv is a planned oneDNN convolution (forward, backward data, backward
+// weights).
+type Conv struct {
+	b      *Backend
+	p      kernels.ConvParams
+	o      ConvOptions
+	plan   *C.rr_conv
+	xl, yl int // element counts of x and y in their layouts
+}
+
+// NewConv plans p with the backend's activation layout (nChw16c in and out)
+// and DefaultAlgos(p).
+func (b *Backend) NewConv(p kernels.ConvParams) backend.Conv {
+	c, err := b.NewConvWith(p, ConvOptions{Src: NChw16c, Dst: NChw16c, Algo: DefaultAlgos(p)})
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+func layoutLen(l Layout, n, c, h, w int) int {
+	if l == NChw16c {
+		c = blocks16(c)
+	}
+	return n * c * h * w
+}
+
+// NewConvWith plans p with explicit caller layouts.
+func (b *Backend) NewConvWith(p kernels.ConvParams, o ConvOptions) (*Conv, error) {
+	p.Validate()
+	native := 0
+	if o.Native {
+		native = 1
+	}
+	var errbuf [512]C.char
+	algo := [3]C.int{C.int(o.Algo[0]), C.int(o.Algo[1]), C.int(o.Algo[2])}
+	plan := C.rr_conv_new(b.ctx, C.int(p.N), C.int(p.C), C.int(p.H), C.int(p.W), C.int(p.K),
+		C.int(p.R), C.int(p.S), C.int(p.Stride), C.int(p.Pad), C.int(o.Src), C.int(o.Dst),
+		C.int(native), &algo[0], &errbuf[0], C.int(len(errbuf)))
+	if plan == nil {
+		return nil, fmt.Errorf("onednn: conv %s: %s", p, C.GoString(&errbuf[0]))
+	}
+	c := &Conv{b: b, p: p, o: o, plan: plan,
+		xl: layoutLen(o.Src, p.N, p.C, p.H, p.W), yl: layoutLen(o.Dst, p.N, p.K, p.P(), p.Q())}
+	b.mu.Lock()
+	b.convs = append(b.convs, c)
+	b.mu.Unlock()
+	return c, nil
+}
+
+func (c *Conv) Params() kernels.ConvParams { return c.p }
+
+// Impl names the oneDNN implementations chosen for forward (0), backward
+// data (1) and backward weights (2), e.g. "jit:avx512_core".
+func (c *Conv) Impl(which int) string { return C.GoString(C.rr_conv_impl(c.plan, C.int(which))) }
+
+func (c *Conv) Forward(y, x, w []float32) {
+	checkLen("y", len(y), c.yl)
+	checkLen("x", len(x), c.xl)
+	checkLen("w", len(w), c.p.WSize())
+	must(C.rr_conv_fwd(c.plan, fp(y), fp(x), fp(w)), "conv forward")
+}
+
+func (c *Conv) BackwardData(dx, dy, w []float32) {
+	checkLen("dx", len(dx), c.xl)
+	checkLen("dy", len(dy), c.yl)
+	checkLen("w", len(w), c.p.WSize())
+	must(C.rr_conv_bwd_data(c.plan, fp(dx), fp(dy), fp(w)), "conv backward data")
+}
+
+func (c *Conv) BackwardWeights(dw, dy, x []float32) {
+	checkLen("dw", len(dw), c.p.WSize())
+	checkLen("dy", len(dy), c.yl)
+	checkLen("x", len(x), c.xl)
+	must(C.rr_conv_bwd_weights(c.plan, fp(dw), fp(dy), fp(x)), "conv backward weights")
+}
+
+// ---- fully connected ----
+
+type linear struct {
+	b *Backend
+	p kernels.LinearParams
+}
+
+// NewLinear runs FC on dnnl_sgemm (row-major, plain layouts).
+func (b *Backend) NewLinear(p kernels.LinearParams) backend.Linear { return &linear{b: b, p: p} }
+
+func (l *linear) Params() kernels.LinearParams { return l.p }
+
+func (l *linear) Forward(y, x, w, bias []float32) {
+	p := l.p
+	checkLen("y", len(y), p.N*p.Out)
+	checkLen("x", len(x), p.N*p.In)
+	checkLen("w", len(w), p.Out*p.In)
+	checkLen("b", len(bias), p.Out)
+	must(C.rr_linear_fwd(l.b.ctx, fp(y), fp(x), fp(w), fp(bias), C.int(p.N), C.int(p.In), C.int(p.Out)), "linear forward")
+}
+
+func (l *linear) BackwardData(dx, dy, w []float32) {
+	p := l.p
+	checkLen("dx", len(dx), p.N*p.In)
+	checkLen("dy", len(dy), p.N*p.Out)
+	checkLen("w", len(w), p.Out*p.In)
+	must(C.rr_linear_bwd_data(l.b.ctx, fp(dx), fp(dy), fp(w), C.int(p.N), C.int(p.In), C.int(p.Out)), "linear backward data")
+}
+
+func (l *linear) BackwardWeights(dw, db, dy, x []float32) {
+	p := l.p
+	checkLen("dw", len(dw), p.Out*p.In)
+	checkLen("db", len(db), p.Out)
+	checkLen("dy", len(dy), p.N*p.Out)
+	checkLen("x", len(x), p.N*p.In)
+	must(C.rr_linear_bwd_weights(l.b.ctx, fp(dw), fp(db), fp(dy), fp(x), C.int(p.N), C.int(p.In), C.int(p.Out)), "linear backward weights")
+}
+
+// ---- batch norm ----
+
+// BatchNorm is oneDNN's batch_normalization (use_scale|use_shift, plus
+// fuse_norm_relu with a workspace for the ReLU mask when fused) on nChw16c.
+type BatchNorm struct {
+	b    *Backend
+	c    backend.BNConfig
+	plan *C.rr_bn
+	n    int
+}
+
+func (b *Backend) NewBatchNorm(c backend.BNConfig) backend.BatchNorm {
+	relu := 0
+	if c.ReLU {
+		relu = 1
+	}
+	var errbuf [512]C.char
+	plan := C.rr_bn_new(b.ctx, C.int(c.N), C.int(c.C), C.int(c.HW), C.int(NChw16c), C.float(c.Eps),
+		C.int(relu), &errbuf[0], C.int(len(errbuf)))
+	if plan == nil {
+		panic(fmt.Sprintf("onednn: batch norm %+v: %s", c, C.GoString(&errbuf[0])))
+	}
+	l := &BatchNorm{b: b, c: c, plan: plan, n: c.N * blocks16(c.C) * c.HW}
+	b.mu.Lock()
+	b.bns = append(b.bns, l)
+	b.mu.Unlock()
+	return l
+}
+
+func (l *BatchNorm) Config() backend.BNConfig { return l.c }
+
+func (l *BatchNorm) checkC(names string, vs ...[]float32) {
+	for _, v := range vs {
+		checkLen(names, len(v), l.c.C)
+	}
+}
+
+func (l *BatchNorm) ForwardTrain(y, mean, variance, x, gamma, beta []float32) {
+	checkLen("y", len(y), l.n)
+	checkLen("x", len(x), l.n)
+	l.checkC("mean/variance/gamma/beta", mean, variance, gamma, beta)
+	must(C.rr_bn_fwd_train(l.plan, fp(y), fp(mean), fp(variance), fp(x), fp(gamma), fp(beta)), "bn forward train")
+}
+
+func (l *BatchNorm) ForwardInfer(y, x, gamma, beta, mean, variance []float32) {
+	checkLen("y", len(y), l.n)
+	checkLen("x", len(x), l.n)
+	l.checkC("mean/variance/gamma/beta", mean, variance, gamma, beta)
+	must(C.rr_bn_fwd_infer(l.plan, fp(y), fp(x), fp(gamma), fp(beta), fp(mean), fp(variance)), "bn forward infer")
+}
+
+// Backward: the fused ReLU's mask comes from the workspace written by the
+// preceding ForwardTrain.
+func (l *BatchNorm) Backward(dx, dgamma, dbeta, dy, x, gamma, beta, mean, variance []float32) {
+	checkLen("dx", len(dx), l.n)
+	checkLen("dy", len(dy), l.n)
+	checkLen("x", len(x), l.n)
+	l.checkC("dgamma/dbeta/gamma/beta/mean/variance", dgamma, dbeta, gamma, beta, mean, variance)
+	must(C.rr_bn_bwd(l.plan, fp(dx), fp(dgamma), fp(dbeta), fp(dy), fp(x), fp(gamma), fp(beta), fp(mean), fp(variance)), "bn backward")
+}
+
+// ---- max pooling ----
+
+// MaxPool is oneDNN's max pooling on nChw16c with its argmax workspace.
+type MaxPool struct {
+	b      *Backend
+	p      kernels.PoolParams
+	plan   *C.rr_pool
+	xl, yl int
+}
+
+func (b *Backend) NewMaxPool(p kernels.PoolParams) backend.MaxPool {
+	var errbuf [512]C.char
+	plan := C.rr_pool_new(b.ctx, C.int(p.N), C.int(p.C), C.int(p.H), C.int(p.W), C.int(p.Size),
+		C.int(p.Stride), C.int(p.Pad), C.int(NChw16c), &errbuf[0], C.int(len(errbuf)))
+	if plan == nil {
+		panic(fmt.Sprintf("onednn: max pool %+v: %s", p, C.GoString(&errbuf[0])))
+	}
+	l := &MaxPool{b: b, p: p, plan: plan,
+		xl: p.N * blocks16(p.C) * p.H * p.W, yl: p.N * blocks16(p.C) * p.P() * p.Q()}
+	b.mu.Lock()
+	b.pools = append(b.pools, l)
+	b.mu.Unlock()
+	return l
+}
+
+func (l *MaxPool) Params() kernels.PoolParams { return l.p }
+
+func (l *MaxPool) Forward(y, x []float32) {
+	checkLen("y", len(y), l.yl)
+	checkLen("x", len(x), l.xl)
+	must(C.rr_pool_fwd(l.plan, fp(y), fp(x)), "max pool forward")
+}
+
+func (l *MaxPool) Backward(dx, dy, x []float32) {
+	checkLen("dx", len(dx), l.xl)
+	checkLen("dy", len(dy), l.yl)
+	must(C.rr_pool_bwd(l.plan, fp(dx), fp(dy)), "max pool backward")
+}
+
+// ---- elementwise, GAP, shortcut ----
+
+func sameLen(n int, vs ...[]float32) {
+	for _, v := range vs {
+		checkLen("operand", len(v), n)
+	}
+}
+
+func (b *Backend) ReLUForward(y, x []float32) {
+	sameLen(len(y), x)
+	C.rr_relu_fwd(b.ctx, fp(y), fp(x), C.long(len(y)))
+}
+
+func (b *Backend) ReLUBackward(dx, dy, y []float32) {
+	sameLen(len(dx), dy, y)
+	C.rr_relu_bwd(b.ctx, fp(dx), fp(dy), fp(y), C.long(len(dx)))
+}
+
+func (b *Backend) Add(y, a, c []float32) {
+	sameLen(len(y), a, c)
+	C.rr_add(b.ctx, fp(y), fp(a), fp(c), C.long(len(y)))
+}
+
+func (b *Backend) AddReLU(y, a, c []float32) {
+	sameLen(len(y), a, c)
+	C.rr_add_relu(b.ctx, fp(y), fp(a), fp(c), C.long(len(y)))
+}
+
+func (b *Backend) GlobalAvgPoolForward(y, x []float32, s backend.ActShape) {
+	checkLen("y", len(y), s.N*s.C)
+	checkLen("x", len(x), b.ActLen(s))
+	C.rr_gap_fwd(b.ctx, fp(y), fp(x), C.int(s.N), C.int(s.C), C.int(s.H*s.W))
+}
+
+func (b *Backend) GlobalAvgPoolBackward(dx, dy []float32, s backend.ActShape) {
+	checkLen("dy", len(dy), s.N*s.C)
+	checkLen("dx", len(dx), b.ActLen(s))
+	C.rr_gap_bwd(b.ctx, fp(dx), fp(dy), C.int(s.N), C.int(s.C), C.int(s.H*s.W))
+}
+
+func (b *Backend) ShortcutAForward(y, x []float32, p backend.ShortcutAParams) {
+	checkLen("x", len(x), b.ActLen(p.In))
+	checkLen("y", len(y), b.ActLen(p.Out()))
+	in := p.In
+	C.rr_shortcut_a_fwd(b.ctx, fp(y), fp(x), C.int(in.N), C.int(in.C), C.int(in.H), C.int(in.W),
+		C.int(p.K), C.int(p.Stride), C.int(p.PadLo))
+}
+
+func (b *Backend) ShortcutABackward(dx, dy []float32, p backend.ShortcutAParams) {
+	checkLen("dx", len(dx), b.ActLen(p.In))
+	checkLen("dy", len(dy), b.ActLen(p.Out()))
+	in := p.In
+	C.rr_shortcut_a_bwd(b.ctx, fp(dx), fp(dy), C.int(in.N), C.int(in.C), C.int(in.H), C.int(in.W),
+		C.int(p.K), C.int(p.Stride), C.int(p.PadLo))
+}
+
+// teamSize is the OpenMP team size a parallel region started by the calling
+// OS thread gets after the backend's thread setting (for tests).
+func (b *Backend) teamSize() int { return int(C.rr_team_size(b.ctx)) }
+
+// Times is where a backend's time went since the last ResetTimes: inside
+// oneDNN primitives (convolution, batch norm, pooling), in reorders of
+// activations between the caller's layout and a primitive's, and in
+// reorders of weights to and from the plain KCRS layout.
+type Times struct{ Primitives, ActReorders, WeightReorders float64 }
+
+// Times reports the accumulated seconds; reset zeroes the counters.
+func (b *Backend) Times(reset bool) Times {
+	var out [3]C.double
+	r := 0
+	if reset {
+		r = 1
+	}
+	C.rr_ctx_times(b.ctx, &out[0], C.int(r))
+	return Times{float64(out[0]), float64(out[1]), float64(out[2])}
+}

@@ -1,0 +1,183 @@
+//go:build cgo && !noonednn
+
+package onednn
+
+import (
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/resnet-repro/resnet-repro/engine/backend"
+	"github.com/resnet-repro/resnet-repro/engine/kernels"
+)
+
+// TestThreadsGovernTeamSize: --threads N must govern oneDNN's OpenMP team
+// on whatever OS thread Go runs the call, including fresh ones (libgomp
+// keeps the team size per OS thread).
+func TestThreadsGovernTeamSize(t *testing.T) {
+	for _, n := range []int{1, 2, 3} { // 3 > the 2 cores: OpenMP still honours it
+		b, err := New(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		got := make([]int, 4)
+		for i := range got {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				runtime.LockOSThread() // a distinct OS thread per goroutine
+				defer runtime.UnlockOSThread()
+				got[i] = b.teamSize()
+			}()
+		}
+		wg.Wait()
+		for i, g := range got {
+			if g != n {
+				t.Errorf("New(%d): team size on OS thread %d is %d", n, i, g)
+			}
+		}
+		if b.Threads() != n {
+			t.Errorf("New(%d).Threads() = %d", n, b.Threads())
+		}
+		b.Close()
+		b.Close() // idempotent
+	}
+}
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(rng.NormFloat64())
+	}
+	return s
+}
+
+func sameBits(a, b []float32) bool {
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return len(a) == len(b)
+}
+
+// TestDeterministic: the same inputs and thread count give bit-identical
+// results across calls (issue 3's determinism requirement), for the ops
+// with reductions: conv backward weights, BN statistics and gradients.
+func TestDeterministic(t *testing.T) {
+	b, err := New(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	rng := rand.New(rand.NewPCG(1, 1))
+	p := kernels.ConvParams{N: 16, C: 32, H: 16, W: 16, K: 32, R: 3, S: 3, Stride: 1, Pad: 1} // resnet20 stage 2
+	xs := backend.ActShape{N: p.N, C: p.C, H: p.H, W: p.W}
+	conv := b.NewConv(p)
+	x, dy := randSlice(rng, b.ActLen(xs)), randSlice(rng, b.ActLen(xs))
+	dw1, dw2 := make([]float32, p.WSize()), make([]float32, p.WSize())
+	conv.BackwardWeights(dw1, dy, x)
+	conv.BackwardWeights(dw2, dy, x)
+	if !sameBits(dw1, dw2) {
+		t.Error("conv backward weights differs between two identical calls")
+	}
+	bn := b.NewBatchNorm(backend.BNConfig{BNParams: kernels.BNParams{N: p.N, C: p.C, HW: p.H * p.W, Eps: 1e-5}, ReLU: true})
+	g, bt := randSlice(rng, p.C), randSlice(rng, p.C)
+	var outs [2][][]float32
+	for k := range outs {
+		y, m, v, dx, dg, db := make([]float32, len(x)), make([]float32, p.C), make([]float32, p.C), make([]float32, len(x)), make([]float32, p.C), make([]float32, p.C)
+		bn.ForwardTrain(y, m, v, x, g, bt)
+		bn.Backward(dx, dg, db, dy, x, g, bt, m, v)
+		outs[k] = [][]float32{y, m, v, dx, dg, db}
+	}
+	for i := range outs[0] {
+		if !sameBits(outs[0][i], outs[1][i]) {
+			t.Errorf("batch norm output %d differs between two identical calls", i)
+		}
+	}
+}
+
+// TestNCHWConvOptions: the NCHW variants used by the benchmarks (with
+// reorders, and native) compute the same convolution as the naive kernel
+// (metric as in the conformance suite: max|a-b|/max|b| < 1e-4).
+func TestNCHWConvOptions(t *testing.T) {
+	b, err := New(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	p := kernels.ConvParams{N: 2, C: 16, H: 32, W: 32, K: 32, R: 3, S: 3, Stride: 2, Pad: 1} // resnet20 16->32 down
+	rng := rand.New(rand.NewPCG(2, 2))
+	x, w := randSlice(rng, p.XSize()), randSlice(rng, p.WSize())
+	want := make([]float32, p.YSize())
+	kernels.ConvForward(want, x, w, p)
+	for _, native := range []bool{false, true} {
+		c, err := b.NewConvWith(p, ConvOptions{Src: NCHW, Dst: NCHW, Native: native})
+		if err != nil {
+			t.Fatal(err)
+		}
+		y := make([]float32, p.YSize())
+		c.Forward(y, x, w)
+		var diff, scale float64
+		for i := range y {
+			diff = math.Max(diff, math.Abs(float64(y[i]-want[i])))
+			scale = math.Max(scale, math.Abs(float64(want[i])))
+		}
+		if diff/scale >= 1e-4 {
+			t.Errorf("native=%v (%s): relative error %g", native, c.Impl(0), diff/scale)
+		}
+	}
+}
+
+// TestWinogradAccuracy: Winograd F(4x4,3x3) trades exactness for speed;
+// this records whether it stays within the conformance metric (< 1e-4) on
+// the CIFAR stage shapes in all three directions.
+func TestWinogradAccuracy(t *testing.T) {
+	b, err := New(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for i, c := range []int{16, 32, 64} {
+		hw := 32 >> i // 16@32x32, 32@16x16, 64@8x8 (Sec. 4.2)
+		p := kernels.ConvParams{N: 2, C: c, H: hw, W: hw, K: c, R: 3, S: 3, Stride: 1, Pad: 1}
+		conv, err := b.NewConvWith(p, ConvOptions{Src: NChw16c, Dst: NChw16c, Algo: [3]Algo{Winograd, Winograd, Winograd}})
+		if err != nil {
+			t.Fatalf("winograd %s: %v", p, err)
+		}
+		rng := rand.New(rand.NewPCG(uint64(c), 3))
+		x, w, dy := randSlice(rng, p.XSize()), randSlice(rng, p.WSize()), randSlice(rng, p.YSize())
+		wantY, wantDX, wantDW := make([]float32, p.YSize()), make([]float32, p.XSize()), make([]float32, p.WSize())
+		kernels.ConvForward(wantY, x, w, p)
+		kernels.ConvBackwardData(wantDX, dy, w, p)
+		kernels.ConvBackwardWeights(wantDW, dy, x, p)
+		s := backend.ActShape{N: p.N, C: c, H: hw, W: hw}
+		xa, dya := make([]float32, b.ActLen(s)), make([]float32, b.ActLen(s))
+		b.ToAct(xa, x, s)
+		b.ToAct(dya, dy, s)
+		ya, dxa, dw := make([]float32, len(xa)), make([]float32, len(xa)), make([]float32, p.WSize())
+		conv.Forward(ya, xa, w)
+		conv.BackwardData(dxa, dya, w)
+		conv.BackwardWeights(dw, dya, xa)
+		y, dx := make([]float32, p.YSize()), make([]float32, p.XSize())
+		b.FromAct(y, ya, s)
+		b.FromAct(dx, dxa, s)
+		for _, r := range []struct {
+			name      string
+			got, want []float32
+		}{{"forward", y, wantY}, {"backward data", dx, wantDX}, {"backward weights", dw, wantDW}} {
+			var diff, scale float64
+			for i := range r.want {
+				diff = math.Max(diff, math.Abs(float64(r.got[i]-r.want[i])))
+				scale = math.Max(scale, math.Abs(float64(r.want[i])))
+			}
+			t.Logf("winograd %s %s (%s): relative error %.2g", p, r.name, conv.Impl(0), diff/scale)
+			if diff/scale >= 1e-4 {
+				t.Errorf("winograd %s %s: relative error %.3g >= 1e-4", p, r.name, diff/scale)
+			}
+		}
+	}
+}
