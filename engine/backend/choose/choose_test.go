@@ -12,7 +12,7 @@ func TestNew(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, want string // want "" means an error
-		threads        int
+		threads    int
 	}{
 		{"auto", auto, 1},
 		{"", auto, 2},
