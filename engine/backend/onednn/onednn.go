@@ -180,22 +180,19 @@ const (
 )
 
 // DefaultAlgos is NewConv's choice per direction: Winograd F(4x4,3x3) for
-// 3x3 stride-1 convs with channel counts in multiples of 16 (every such
-// conv of the CIFAR ResNets), except backward data with 16 input channels,
-// where direct was faster; direct everywhere else. Measured on the CIFAR
-// shapes at batch 128, 2 threads (BenchmarkConv*/blocked vs
-// blocked_winograd): Winograd gave 1.2-2.1x except that one case (0.7x).
-// Its error against the naive kernel is ~1e-6 relative
-// (TestWinogradAccuracy), well inside the conformance bound.
+// 3x3 stride-1 convs with at least 32 input channels and channel counts in
+// multiples of 16, direct otherwise. Measured (BenchmarkConv*/blocked vs
+// blocked_winograd, 2 threads, medians of 3, load 1.5-2.7): at 16 channels
+// (CIFAR stage 1) direct was faster (fwd 204 vs 144, bwd-data 178 vs 123
+// GFLOP/s, bwd-weights 180 vs 199); from 32 channels on Winograd was
+// 1.0-2.8x faster (CIFAR 64@8x8: ~380 vs ~250; ResNet-50 128@28x28:
+// ~540 vs ~200 effective GFLOP/s). Its error against the naive kernel is
+// ~1e-6 relative (TestWinogradAccuracy), well inside the conformance bound.
 func DefaultAlgos(p kernels.ConvParams) [3]Algo {
-	if p.R != 3 || p.S != 3 || p.Stride != 1 || p.Pad != 1 || p.C%16 != 0 || p.K%16 != 0 {
+	if p.R != 3 || p.S != 3 || p.Stride != 1 || p.Pad != 1 || p.C < 32 || p.C%16 != 0 || p.K%16 != 0 {
 		return [3]Algo{Direct, Direct, Direct}
 	}
-	bwdData := Winograd
-	if p.C < 32 {
-		bwdData = Direct
-	}
-	return [3]Algo{Winograd, bwdData, Winograd}
+	return [3]Algo{Winograd, Winograd, Winograd}
 }
 
 // Conv is a planned oneDNN convolution (forward, backward data, backward
