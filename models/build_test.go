@@ -30,7 +30,7 @@ var smallNets = []Config{
 
 const testBatch = 4
 
-func buildNet[F float32 | float64](t *testing.T, cfg Config, batch int, be backend.Backend) *nn.Network[F] {
+func buildNet[F float32 | float64](t *testing.T, cfg Config, batch int, be backend.Ops[F]) *nn.Network[F] {
 	t.Helper()
 	d, err := Define(cfg)
 	if err != nil {

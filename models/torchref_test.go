@@ -153,7 +153,7 @@ type torchrefResult struct {
 // runTorchref copies the weights of src into a fresh network of element
 // type F on be (nil: the naive kernels), runs one forward in the given mode
 // and the backward of the mean cross-entropy.
-func runTorchref[F tensor.Float](t *testing.T, d *Def, src *nn.Network[float32], be backend.Backend, x []float32, labels []int, training bool) torchrefResult {
+func runTorchref[F tensor.Float](t *testing.T, d *Def, src *nn.Network[float32], be backend.Ops[F], x []float32, labels []int, training bool) torchrefResult {
 	t.Helper()
 	net, err := Build(nn.NewContext[F](be), d, src.Batch())
 	if err != nil {

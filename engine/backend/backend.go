@@ -1,6 +1,9 @@
 package backend
 
-import "github.com/resnet-repro/resnet-repro/engine/kernels"
+import (
+	"github.com/resnet-repro/resnet-repro/engine/kernels"
+	"github.com/resnet-repro/resnet-repro/engine/tensor"
+)
 
 // ActShape is an activation's logical shape (N, C, H, W).
 type ActShape struct{ N, C, H, W int }
@@ -13,21 +16,21 @@ func (s ActShape) Size() int { return s.N * s.C * s.H * s.W }
 // (ActLen of (N,C,H,W) and (N,K,P,Q)); w and dw are plain (K,C,R,S).
 // Forward and BackwardData overwrite their destination; BackwardWeights
 // overwrites dw.
-type Conv interface {
+type ConvOp[F tensor.Float] interface {
 	Params() kernels.ConvParams
-	Forward(y, x, w []float32)
-	BackwardData(dx, dy, w []float32)
-	BackwardWeights(dw, dy, x []float32)
+	Forward(y, x, w []F)
+	BackwardData(dx, dy, w []F)
+	BackwardWeights(dw, dy, x []F)
 }
 
 // Linear is one planned fully connected shape, y = x W^T + b
 // (x is (N, In), W is (Out, In), b is (Out), y is (N, Out)), all plain.
 // BackwardData overwrites dx; BackwardWeights overwrites dw and db.
-type Linear interface {
+type LinearOp[F tensor.Float] interface {
 	Params() kernels.LinearParams
-	Forward(y, x, w, b []float32)
-	BackwardData(dx, dy, w []float32)
-	BackwardWeights(dw, db, dy, x []float32)
+	Forward(y, x, w, b []F)
+	BackwardData(dx, dy, w []F)
+	BackwardWeights(dw, db, dy, x []F)
 }
 
 // BNConfig plans a batch normalization over activations of (N, C, HW)
@@ -54,21 +57,21 @@ type BNConfig struct {
 // by the op; the reference recomputes it from x), so each BatchNorm op
 // serves exactly one layer and Backward must follow that layer's
 // ForwardTrain. Backward overwrites dx, dgamma and dbeta.
-type BatchNorm interface {
+type BatchNormOp[F tensor.Float] interface {
 	Config() BNConfig
-	ForwardTrain(y, mean, variance, x, gamma, beta []float32)
-	ForwardInfer(y, x, gamma, beta, mean, variance []float32)
-	Backward(dx, dgamma, dbeta, dy, x, gamma, beta, mean, variance []float32)
+	ForwardTrain(y, mean, variance, x, gamma, beta []F)
+	ForwardInfer(y, x, gamma, beta, mean, variance []F)
+	Backward(dx, dgamma, dbeta, dy, x, gamma, beta, mean, variance []F)
 }
 
 // MaxPool is one planned max pooling (kernels.PoolParams) on activations.
 // Backward routes dy to the argmax of the Forward it follows (the same op
 // and the same x; the oneDNN backend keeps the argmax in a workspace),
 // overwriting dx. x is passed to Backward for backends that recompute it.
-type MaxPool interface {
+type MaxPoolOp[F tensor.Float] interface {
 	Params() kernels.PoolParams
-	Forward(y, x []float32)
-	Backward(dx, dy, x []float32)
+	Forward(y, x []F)
+	Backward(dx, dy, x []F)
 }
 
 // ShortcutAParams plans the parameter-free "option A" identity shortcut of
@@ -91,7 +94,7 @@ func (p ShortcutAParams) Out() ActShape {
 // Backend creates planned operations and runs the stateless elementwise
 // ones. Implementations are safe to use from one goroutine at a time; they
 // may use Threads() goroutines or OS threads internally.
-type Backend interface {
+type Ops[F tensor.Float] interface {
 	// Name identifies the backend in logs, the results database and
 	// `repro bench` output (e.g. "reference", "onednn").
 	Name() string
@@ -103,36 +106,47 @@ type Backend interface {
 	ActLen(s ActShape) int
 	// ToAct converts src, plain NCHW (s.Size()), into dst, the backend
 	// layout (ActLen(s)); FromAct is its inverse.
-	ToAct(dst, src []float32, s ActShape)
-	FromAct(dst, src []float32, s ActShape)
+	ToAct(dst, src []F, s ActShape)
+	FromAct(dst, src []F, s ActShape)
 
-	NewConv(p kernels.ConvParams) Conv
-	NewLinear(p kernels.LinearParams) Linear
-	NewBatchNorm(c BNConfig) BatchNorm
-	NewMaxPool(p kernels.PoolParams) MaxPool
+	NewConv(p kernels.ConvParams) ConvOp[F]
+	NewLinear(p kernels.LinearParams) LinearOp[F]
+	NewBatchNorm(c BNConfig) BatchNormOp[F]
+	NewMaxPool(p kernels.PoolParams) MaxPoolOp[F]
 
 	// ReLUForward: y = max(0, x); ReLUBackward: dx = dy where y > 0 else 0.
 	// Add: y = a + b; AddReLU: y = max(0, a + b) (end of a residual block,
 	// Eq. 1 then ReLU). All take activation buffers of equal length; y may
 	// alias an input, dx may alias dy.
-	ReLUForward(y, x []float32)
-	ReLUBackward(dx, dy, y []float32)
-	Add(y, a, b []float32)
-	AddReLU(y, a, b []float32)
+	ReLUForward(y, x []F)
+	ReLUBackward(dx, dy, y []F)
+	Add(y, a, b []F)
+	AddReLU(y, a, b []F)
 
 	// GlobalAvgPoolForward: y[n,c] = mean over (h,w) of x[n,c,h,w]; x is an
 	// activation of shape s, y is plain (N, C). Backward overwrites dx with
 	// dy[n,c]/(H*W) everywhere in the plane.
-	GlobalAvgPoolForward(y, x []float32, s ActShape)
-	GlobalAvgPoolBackward(dx, dy []float32, s ActShape)
+	GlobalAvgPoolForward(y, x []F, s ActShape)
+	GlobalAvgPoolBackward(dx, dy []F, s ActShape)
 
 	// ShortcutAForward / ShortcutABackward: see ShortcutAParams. Backward
 	// overwrites dx (zero where x was not sampled).
-	ShortcutAForward(y, x []float32, p ShortcutAParams)
-	ShortcutABackward(dx, dy []float32, p ShortcutAParams)
+	ShortcutAForward(y, x []F, p ShortcutAParams)
+	ShortcutABackward(dx, dy []F, p ShortcutAParams)
 
 	// Close releases what the backend holds outside the Go heap (oneDNN
 	// primitives and buffers of every op it planned). Ops must not be used
 	// afterwards. Close is idempotent.
 	Close()
 }
+
+// The float32 instantiations are what fast backends implement and what
+// training uses; Ops[float64] exists for numeric gradient checks
+// (ReferenceOf[float64]).
+type (
+	Backend   = Ops[float32]
+	Conv      = ConvOp[float32]
+	Linear    = LinearOp[float32]
+	BatchNorm = BatchNormOp[float32]
+	MaxPool   = MaxPoolOp[float32]
+)

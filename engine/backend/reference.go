@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/resnet-repro/resnet-repro/engine/kernels"
+	"github.com/resnet-repro/resnet-repro/engine/tensor"
 )
 
 // Reference returns the pure-Go backend using up to threads goroutines
@@ -14,77 +15,81 @@ import (
 // goroutine runs the naive kernel on its own images, and weight gradients
 // are summed from per-goroutine partials in a fixed order, so results are
 // identical for a given thread count.
-func Reference(threads int) Backend {
+func Reference(threads int) Backend { return ReferenceOf[float32](threads) }
+
+// ReferenceOf is the reference backend for element type F (float64 for
+// numeric gradient checks).
+func ReferenceOf[F tensor.Float](threads int) Ops[F] {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
-	return referenceBackend{threads: threads}
+	return referenceBackend[F]{threads: threads}
 }
 
-type referenceBackend struct{ threads int }
+type referenceBackend[F tensor.Float] struct{ threads int }
 
-func (b referenceBackend) Name() string { return "reference" }
-func (b referenceBackend) Threads() int { return b.threads }
+func (b referenceBackend[F]) Name() string { return "reference" }
+func (b referenceBackend[F]) Threads() int { return b.threads }
 
-func (b referenceBackend) NewConv(p kernels.ConvParams) Conv {
+func (b referenceBackend[F]) NewConv(p kernels.ConvParams) ConvOp[F] {
 	p.Validate()
 	parts := splitBatch(p.N, b.threads)
-	c := &refConv{p: p, parts: parts}
+	c := &refConv[F]{p: p, parts: parts}
 	if len(parts) > 1 {
-		c.partialDW = make([][]float32, len(parts))
+		c.partialDW = make([][]F, len(parts))
 		for i := range parts {
-			c.partialDW[i] = make([]float32, p.WSize())
+			c.partialDW[i] = make([]F, p.WSize())
 		}
 	}
 	return c
 }
 
-func (b referenceBackend) NewLinear(p kernels.LinearParams) Linear {
-	return &refLinear{p: p}
+func (b referenceBackend[F]) NewLinear(p kernels.LinearParams) LinearOp[F] {
+	return &refLinear[F]{p: p}
 }
 
 // The reference layout is plain NCHW.
-func (referenceBackend) ActLen(s ActShape) int { return s.Size() }
+func (referenceBackend[F]) ActLen(s ActShape) int { return s.Size() }
 
-func (referenceBackend) ToAct(dst, src []float32, s ActShape) {
+func (referenceBackend[F]) ToAct(dst, src []F, s ActShape) {
 	checkLen("dst", len(dst), s.Size())
 	checkLen("src", len(src), s.Size())
 	copy(dst, src)
 }
 
-func (referenceBackend) FromAct(dst, src []float32, s ActShape) {
+func (referenceBackend[F]) FromAct(dst, src []F, s ActShape) {
 	checkLen("dst", len(dst), s.Size())
 	checkLen("src", len(src), s.Size())
 	copy(dst, src)
 }
 
-func (referenceBackend) NewBatchNorm(c BNConfig) BatchNorm {
+func (referenceBackend[F]) NewBatchNorm(c BNConfig) BatchNormOp[F] {
 	n := c.N * c.C * c.HW
-	return &refBN{c: c, invstd: make([]float32, c.C), tmp: make([]float32, n)}
+	return &refBN[F]{c: c, invstd: make([]F, c.C), tmp: make([]F, n)}
 }
 
-func (referenceBackend) NewMaxPool(p kernels.PoolParams) MaxPool { return refPool{p: p} }
+func (referenceBackend[F]) NewMaxPool(p kernels.PoolParams) MaxPoolOp[F] { return refPool[F]{p: p} }
 
-func (referenceBackend) ReLUForward(y, x []float32)       { kernels.ReLUForward(y, x) }
-func (referenceBackend) ReLUBackward(dx, dy, y []float32) { kernels.ReLUBackward(dx, dy, y) }
-func (referenceBackend) Add(y, a, b []float32)            { kernels.Add(y, a, b) }
-func (referenceBackend) AddReLU(y, a, b []float32) {
+func (referenceBackend[F]) ReLUForward(y, x []F)       { kernels.ReLUForward(y, x) }
+func (referenceBackend[F]) ReLUBackward(dx, dy, y []F) { kernels.ReLUBackward(dx, dy, y) }
+func (referenceBackend[F]) Add(y, a, b []F)            { kernels.Add(y, a, b) }
+func (referenceBackend[F]) AddReLU(y, a, b []F) {
 	kernels.Add(y, a, b)
 	kernels.ReLUForward(y, y)
 }
 
-func (referenceBackend) GlobalAvgPoolForward(y, x []float32, s ActShape) {
+func (referenceBackend[F]) GlobalAvgPoolForward(y, x []F, s ActShape) {
 	checkLen("y", len(y), s.N*s.C)
 	kernels.GlobalAvgPoolForward(y, x, s.H*s.W)
 }
 
-func (referenceBackend) GlobalAvgPoolBackward(dx, dy []float32, s ActShape) {
+func (referenceBackend[F]) GlobalAvgPoolBackward(dx, dy []F, s ActShape) {
 	checkLen("dy", len(dy), s.N*s.C)
 	kernels.GlobalAvgPoolBackward(dx, dy, s.H*s.W)
 }
 
 // ShortcutAForward is the naive loop of ShortcutAParams' formula.
-func (referenceBackend) ShortcutAForward(y, x []float32, p ShortcutAParams) {
+func (referenceBackend[F]) ShortcutAForward(y, x []F, p ShortcutAParams) {
 	in, out := p.In, p.Out()
 	checkLen("x", len(x), in.Size())
 	checkLen("y", len(y), out.Size())
@@ -93,7 +98,7 @@ func (referenceBackend) ShortcutAForward(y, x []float32, p ShortcutAParams) {
 			c := k - p.PadLo
 			for i := 0; i < out.H; i++ {
 				for j := 0; j < out.W; j++ {
-					var v float32
+					var v F
 					if c >= 0 && c < in.C {
 						v = x[((n*in.C+c)*in.H+i*p.Stride)*in.W+j*p.Stride]
 					}
@@ -105,7 +110,7 @@ func (referenceBackend) ShortcutAForward(y, x []float32, p ShortcutAParams) {
 }
 
 // ShortcutABackward scatters dy back to the sampled positions of dx.
-func (referenceBackend) ShortcutABackward(dx, dy []float32, p ShortcutAParams) {
+func (referenceBackend[F]) ShortcutABackward(dx, dy []F, p ShortcutAParams) {
 	in, out := p.In, p.Out()
 	checkLen("dx", len(dx), in.Size())
 	checkLen("dy", len(dy), out.Size())
@@ -126,7 +131,7 @@ func (referenceBackend) ShortcutABackward(dx, dy []float32, p ShortcutAParams) {
 }
 
 // Close has nothing to release: everything lives on the Go heap.
-func (referenceBackend) Close() {}
+func (referenceBackend[F]) Close() {}
 
 func checkLen(name string, got, want int) {
 	if got != want {
@@ -135,22 +140,22 @@ func checkLen(name string, got, want int) {
 }
 
 // refBN wraps the kernels' BN; invstd and tmp are planned once.
-type refBN struct {
+type refBN[F tensor.Float] struct {
 	c      BNConfig
-	invstd []float32
-	tmp    []float32 // fused ReLU: the ReLU-masked dy
+	invstd []F
+	tmp    []F // fused ReLU: the ReLU-masked dy
 }
 
-func (l *refBN) Config() BNConfig { return l.c }
+func (l *refBN[F]) Config() BNConfig { return l.c }
 
-func (l *refBN) ForwardTrain(y, mean, variance, x, gamma, beta []float32) {
+func (l *refBN[F]) ForwardTrain(y, mean, variance, x, gamma, beta []F) {
 	kernels.BNForwardTrain(y, mean, variance, l.invstd, x, gamma, beta, l.c.BNParams)
 	if l.c.ReLU {
 		kernels.ReLUForward(y, y)
 	}
 }
 
-func (l *refBN) ForwardInfer(y, x, gamma, beta, mean, variance []float32) {
+func (l *refBN[F]) ForwardInfer(y, x, gamma, beta, mean, variance []F) {
 	kernels.BNForwardInfer(y, x, gamma, beta, mean, variance, l.c.BNParams)
 	if l.c.ReLU {
 		kernels.ReLUForward(y, y)
@@ -159,9 +164,9 @@ func (l *refBN) ForwardInfer(y, x, gamma, beta, mean, variance []float32) {
 
 // Backward recomputes invstd from variance and, with a fused ReLU, the
 // ReLU's output BN(x) to mask dy (recompute instead of store, issue 3).
-func (l *refBN) Backward(dx, dgamma, dbeta, dy, x, gamma, beta, mean, variance []float32) {
+func (l *refBN[F]) Backward(dx, dgamma, dbeta, dy, x, gamma, beta, mean, variance []F) {
 	for c, v := range variance {
-		l.invstd[c] = float32(1 / math.Sqrt(float64(v)+float64(l.c.Eps)))
+		l.invstd[c] = F(1 / math.Sqrt(float64(v)+l.c.Eps))
 	}
 	g := dy
 	if l.c.ReLU {
@@ -173,11 +178,11 @@ func (l *refBN) Backward(dx, dgamma, dbeta, dy, x, gamma, beta, mean, variance [
 }
 
 // refPool recomputes the argmax from x in Backward.
-type refPool struct{ p kernels.PoolParams }
+type refPool[F tensor.Float] struct{ p kernels.PoolParams }
 
-func (l refPool) Params() kernels.PoolParams { return l.p }
-func (l refPool) Forward(y, x []float32)     { kernels.MaxPoolForward(y, x, l.p) }
-func (l refPool) Backward(dx, dy, x []float32) {
+func (l refPool[F]) Params() kernels.PoolParams { return l.p }
+func (l refPool[F]) Forward(y, x []F)     { kernels.MaxPoolForward(y, x, l.p) }
+func (l refPool[F]) Backward(dx, dy, x []F) {
 	kernels.MaxPoolBackward(dx, dy, x, l.p)
 }
 
@@ -196,16 +201,16 @@ func splitBatch(n, parts int) []batchRange {
 	return out
 }
 
-type refConv struct {
+type refConv[F tensor.Float] struct {
 	p         kernels.ConvParams
 	parts     []batchRange
-	partialDW [][]float32
+	partialDW [][]F
 }
 
-func (c *refConv) Params() kernels.ConvParams { return c.p }
+func (c *refConv[F]) Params() kernels.ConvParams { return c.p }
 
 // sub returns the params and element offsets of images [lo, hi).
-func (c *refConv) sub(r batchRange) (kernels.ConvParams, int, int) {
+func (c *refConv[F]) sub(r batchRange) (kernels.ConvParams, int, int) {
 	q := c.p
 	q.N = r.hi - r.lo
 	xPer := c.p.C * c.p.H * c.p.W
@@ -213,7 +218,7 @@ func (c *refConv) sub(r batchRange) (kernels.ConvParams, int, int) {
 	return q, r.lo * xPer, r.lo * yPer
 }
 
-func (c *refConv) each(f func(i int, r batchRange)) {
+func (c *refConv[F]) each(f func(i int, r batchRange)) {
 	if len(c.parts) == 1 {
 		f(0, c.parts[0])
 		return
@@ -229,21 +234,21 @@ func (c *refConv) each(f func(i int, r batchRange)) {
 	wg.Wait()
 }
 
-func (c *refConv) Forward(y, x, w []float32) {
+func (c *refConv[F]) Forward(y, x, w []F) {
 	c.each(func(_ int, r batchRange) {
 		q, xo, yo := c.sub(r)
 		kernels.ConvForward(y[yo:yo+q.YSize()], x[xo:xo+q.XSize()], w, q)
 	})
 }
 
-func (c *refConv) BackwardData(dx, dy, w []float32) {
+func (c *refConv[F]) BackwardData(dx, dy, w []F) {
 	c.each(func(_ int, r batchRange) {
 		q, xo, yo := c.sub(r)
 		kernels.ConvBackwardData(dx[xo:xo+q.XSize()], dy[yo:yo+q.YSize()], w, q)
 	})
 }
 
-func (c *refConv) BackwardWeights(dw, dy, x []float32) {
+func (c *refConv[F]) BackwardWeights(dw, dy, x []F) {
 	if len(c.parts) == 1 {
 		kernels.ConvBackwardWeights(dw, dy, x, c.p)
 		return
@@ -260,11 +265,11 @@ func (c *refConv) BackwardWeights(dw, dy, x []float32) {
 	}
 }
 
-type refLinear struct{ p kernels.LinearParams }
+type refLinear[F tensor.Float] struct{ p kernels.LinearParams }
 
-func (l *refLinear) Params() kernels.LinearParams     { return l.p }
-func (l *refLinear) Forward(y, x, w, b []float32)     { kernels.LinearForward(y, x, w, b, l.p) }
-func (l *refLinear) BackwardData(dx, dy, w []float32) { kernels.LinearBackwardData(dx, dy, w, l.p) }
-func (l *refLinear) BackwardWeights(dw, db, dy, x []float32) {
+func (l *refLinear[F]) Params() kernels.LinearParams     { return l.p }
+func (l *refLinear[F]) Forward(y, x, w, b []F)     { kernels.LinearForward(y, x, w, b, l.p) }
+func (l *refLinear[F]) BackwardData(dx, dy, w []F) { kernels.LinearBackwardData(dx, dy, w, l.p) }
+func (l *refLinear[F]) BackwardWeights(dw, db, dy, x []F) {
 	kernels.LinearBackwardWeights(dw, db, dy, x, l.p)
 }

@@ -11,53 +11,34 @@ import (
 // Context is what every layer of one network shares: the compute backend,
 // the workspace, and an optional probe.
 type Context[F tensor.Float] struct {
-	// Backend does the arithmetic when F is float32; nil means the naive
-	// reference kernels (always the case for float64).
-	Backend backend.Backend
-	WS      *Workspace[F]
+	// Ops does the arithmetic. Activations live in its layout (see
+	// engine/backend's layout contract); parameters are always plain.
+	Ops backend.Ops[F]
+	WS  *Workspace[F]
 	// Probe, when set, observes the output of the BN that follows every 3x3
 	// convolution (after BN, before ReLU and addition: the "responses" of
-	// Fig. 7). name is the conv's parameter prefix, e.g. "layer1.0.conv2";
-	// shape is (N, C, H, W). The slice is only valid during the call.
+	// Fig. 7), as a plain NCHW slice valid only during the call. name is the
+	// conv's parameter prefix, e.g. "layer1.0.conv2"; shape is (N, C, H, W).
+	// Probing costs a layout conversion per BN; it is meant for evaluation
+	// passes.
 	Probe func(name string, y []F, shape tensor.Shape)
 }
 
-// NewContext returns a context over be (nil for the reference kernels).
-func NewContext[F tensor.Float](be backend.Backend) *Context[F] {
-	return &Context[F]{Backend: be, WS: NewWorkspace[F]()}
+// NewContext returns a context over ops; nil means the pure-Go reference
+// backend (single-threaded), the only one for float64.
+func NewContext[F tensor.Float](ops backend.Ops[F]) *Context[F] {
+	if ops == nil {
+		ops = backend.ReferenceOf[F](1)
+	}
+	return &Context[F]{Ops: ops, WS: NewWorkspace[F]()}
 }
 
-func (c *Context[F]) useBackend() bool {
-	var zero F
-	_, is32 := any(zero).(float32)
-	return is32 && c.Backend != nil
+func actShape(s tensor.Shape) backend.ActShape {
+	return backend.ActShape{N: s[0], C: s[1], H: s[2], W: s[3]}
 }
 
-type convOp[F tensor.Float] interface {
-	Forward(y, x, w []F)
-	BackwardData(dx, dy, w []F)
-	BackwardWeights(dw, dy, x []F)
-}
-
-type refConvOp[F tensor.Float] struct{ p kernels.ConvParams }
-
-func (o refConvOp[F]) Forward(y, x, w []F)           { kernels.ConvForward(y, x, w, o.p) }
-func (o refConvOp[F]) BackwardData(dx, dy, w []F)    { kernels.ConvBackwardData(dx, dy, w, o.p) }
-func (o refConvOp[F]) BackwardWeights(dw, dy, x []F) { kernels.ConvBackwardWeights(dw, dy, x, o.p) }
-
-type linearOp[F tensor.Float] interface {
-	Forward(y, x, w, b []F)
-	BackwardData(dx, dy, w []F)
-	BackwardWeights(dw, db, dy, x []F)
-}
-
-type refLinearOp[F tensor.Float] struct{ p kernels.LinearParams }
-
-func (o refLinearOp[F]) Forward(y, x, w, b []F)     { kernels.LinearForward(y, x, w, b, o.p) }
-func (o refLinearOp[F]) BackwardData(dx, dy, w []F) { kernels.LinearBackwardData(dx, dy, w, o.p) }
-func (o refLinearOp[F]) BackwardWeights(dw, db, dy, x []F) {
-	kernels.LinearBackwardWeights(dw, db, dy, x, o.p)
-}
+// actLen is the buffer length of an activation of logical shape s.
+func (c *Context[F]) actLen(s tensor.Shape) int { return c.Ops.ActLen(actShape(s)) }
 
 // Conv2D is a convolution without bias; see kernels.ConvParams for the math
 // and shapes. Its weight is named "<name>.weight", shape (K, C, R, S).
@@ -65,20 +46,19 @@ type Conv2D[F tensor.Float] struct {
 	P      kernels.ConvParams
 	Name   string
 	Weight *Param[F]
-	op     convOp[F]
+	op     backend.ConvOp[F]
 }
 
 // NewConv2D plans a convolution of shape p.
 func NewConv2D[F tensor.Float](ctx *Context[F], name string, p kernels.ConvParams) *Conv2D[F] {
 	p.Validate()
-	c := &Conv2D[F]{P: p, Name: name, Weight: newParam[F](name+".weight", "conv", p.C*p.R*p.S, p.K, p.C, p.R, p.S)}
-	if ctx.useBackend() {
-		c.op = any(ctx.Backend.NewConv(p)).(convOp[F])
-	} else {
-		c.op = refConvOp[F]{p}
-	}
-	return c
+	return &Conv2D[F]{P: p, Name: name, op: ctx.Ops.NewConv(p),
+		Weight: newParam[F](name+".weight", "conv", p.C*p.R*p.S, p.K, p.C, p.R, p.S)}
 }
+
+// InShape and OutShape are the logical activation shapes.
+func (c *Conv2D[F]) InShape() tensor.Shape  { return tensor.Shape{c.P.N, c.P.C, c.P.H, c.P.W} }
+func (c *Conv2D[F]) OutShape() tensor.Shape { return tensor.Shape{c.P.N, c.P.K, c.P.P(), c.P.Q()} }
 
 // Forward computes y = conv(x, W).
 func (c *Conv2D[F]) Forward(y, x []F) { c.op.Forward(y, x, c.Weight.Data) }
@@ -96,29 +76,36 @@ const BNMomentum = 0.1
 // BNEps is added to the variance (PyTorch's and cuDNN's default).
 const BNEps = 1e-5
 
-// BatchNorm normalizes each channel (Sec. 3.4: BN right after each conv).
-// Parameters "<name>.weight" (gamma, init 1) and "<name>.bias" (beta, init
-// 0); states "<name>.running_mean" (init 0) and "<name>.running_var" (init
-// 1, updated with the unbiased batch variance as PyTorch does).
+// BatchNorm normalizes each channel (Sec. 3.4: BN right after each conv),
+// optionally followed by a fused ReLU. Parameters "<name>.weight" (gamma,
+// init 1) and "<name>.bias" (beta, init 0); states "<name>.running_mean"
+// (init 0) and "<name>.running_var" (init 1, updated with the unbiased
+// batch variance as PyTorch does).
 type BatchNorm[F tensor.Float] struct {
-	P                       kernels.BNParams
+	Shape                   tensor.Shape // (N, C, H, W)
+	ReLU                    bool
 	Weight, Bias            *Param[F]
 	RunningMean, RunningVar *State[F]
-	mean, variance, invstd  []F // batch statistics of the last training Forward
+	ctx                     *Context[F]
+	op                      backend.BatchNormOp[F]
+	mean, variance          []F // batch statistics (variance biased) of the last training Forward
 	scale, shift            []F // the affine map of the last Forward
 	lastTraining            bool
+	slotX, slotY            *Slot[F] // plain NCHW scratch for probes and inference-mode backward
 }
 
-// NewBatchNorm plans BN over x of shape (N, C, HW).
-func NewBatchNorm[F tensor.Float](name string, n, c, hw int) *BatchNorm[F] {
+// NewBatchNorm plans BN over activations of logical shape (N, C, H, W).
+func NewBatchNorm[F tensor.Float](ctx *Context[F], name string, shape tensor.Shape, relu bool) *BatchNorm[F] {
+	n, c, hw := shape[0], shape[1], shape[2]*shape[3]
 	b := &BatchNorm[F]{
-		P:           kernels.BNParams{N: n, C: c, HW: hw, Eps: BNEps},
+		Shape: shape.Clone(), ReLU: relu, ctx: ctx,
+		op:          ctx.Ops.NewBatchNorm(backend.BNConfig{BNParams: kernels.BNParams{N: n, C: c, HW: hw, Eps: BNEps}, ReLU: relu}),
 		Weight:      newParam[F](name+".weight", "bn_weight", 0, c),
 		Bias:        newParam[F](name+".bias", "bn_bias", 0, c),
 		RunningMean: &State[F]{Name: name + ".running_mean", Shape: tensor.Shape{c}, Data: make([]F, c)},
 		RunningVar:  &State[F]{Name: name + ".running_var", Shape: tensor.Shape{c}, Data: make([]F, c)},
-		mean:        make([]F, c), variance: make([]F, c), invstd: make([]F, c),
-		scale: make([]F, c), shift: make([]F, c),
+		mean:        make([]F, c), variance: make([]F, c), scale: make([]F, c), shift: make([]F, c),
+		slotX: ctx.WS.Slot("plain.x", shape.Size()), slotY: ctx.WS.Slot("plain.y", shape.Size()),
 	}
 	for i := range b.Weight.Data {
 		b.Weight.Data[i] = 1
@@ -127,14 +114,15 @@ func NewBatchNorm[F tensor.Float](name string, n, c, hw int) *BatchNorm[F] {
 	return b
 }
 
-// Forward computes y = gamma*(x-mu)/sqrt(var+eps) + beta with the batch's
-// statistics (training, which also updates the running averages) or the
-// running statistics (inference). y may alias nothing of x.
+// Forward computes y = gamma*(x-mu)/sqrt(var+eps) + beta (then ReLU if
+// fused) with the batch's statistics (training, which also updates the
+// running averages) or the running statistics (inference).
 func (b *BatchNorm[F]) Forward(y, x []F, training bool) {
 	b.lastTraining = training
+	mean, variance := b.RunningMean.Data, b.RunningVar.Data
 	if training {
-		kernels.BNForwardTrain(y, b.mean, b.variance, b.invstd, x, b.Weight.Data, b.Bias.Data, b.P)
-		m := float64(b.P.N * b.P.HW)
+		b.op.ForwardTrain(y, b.mean, b.variance, x, b.Weight.Data, b.Bias.Data)
+		m := float64(b.Shape[0] * b.Shape[2] * b.Shape[3])
 		unbias := 1.0
 		if m > 1 {
 			unbias = m / (m - 1)
@@ -142,57 +130,81 @@ func (b *BatchNorm[F]) Forward(y, x []F, training bool) {
 		for c := range b.mean {
 			b.RunningMean.Data[c] = F((1-BNMomentum)*float64(b.RunningMean.Data[c]) + BNMomentum*float64(b.mean[c]))
 			b.RunningVar.Data[c] = F((1-BNMomentum)*float64(b.RunningVar.Data[c]) + BNMomentum*float64(b.variance[c])*unbias)
-			b.scale[c] = b.Weight.Data[c] * b.invstd[c]
-			b.shift[c] = b.Bias.Data[c] - b.mean[c]*b.scale[c]
 		}
-		return
+		mean, variance = b.mean, b.variance
+	} else {
+		b.op.ForwardInfer(y, x, b.Weight.Data, b.Bias.Data, mean, variance)
 	}
-	kernels.BNForwardInfer(y, x, b.Weight.Data, b.Bias.Data, b.RunningMean.Data, b.RunningVar.Data, b.P)
 	for c := range b.scale {
-		b.scale[c] = b.Weight.Data[c] / F(math.Sqrt(float64(b.RunningVar.Data[c])+BNEps))
-		b.shift[c] = b.Bias.Data[c] - b.RunningMean.Data[c]*b.scale[c]
+		b.scale[c] = b.Weight.Data[c] / F(math.Sqrt(float64(variance[c])+BNEps))
+		b.shift[c] = b.Bias.Data[c] - mean[c]*b.scale[c]
 	}
 }
 
-// Recompute writes the same output as the last Forward on the same x
-// (the affine map y = scale*x + shift that Forward used), without touching
-// the running statistics. Backward passes use it instead of storing y.
-func (b *BatchNorm[F]) Recompute(y, x []F) {
-	hw := b.P.HW
-	for n := 0; n < b.P.N; n++ {
-		for c := 0; c < b.P.C; c++ {
-			o := (n*b.P.C + c) * hw
+// plainAffine converts x (activation layout) to plain NCHW and applies the
+// last Forward's affine map without ReLU: the BN output before any ReLU.
+// It returns (x plain, BN(x) plain) in workspace scratch.
+func (b *BatchNorm[F]) plainAffine(x []F) ([]F, []F) {
+	n := b.Shape.Size()
+	xp, yp := b.slotX.Get(n), b.slotY.Get(n)
+	b.ctx.Ops.FromAct(xp, x, actShape(b.Shape))
+	hw := b.Shape[2] * b.Shape[3]
+	for i := 0; i < b.Shape[0]; i++ {
+		for c := 0; c < b.Shape[1]; c++ {
+			o := (i*b.Shape[1] + c) * hw
 			s, t := b.scale[c], b.shift[c]
-			for i, v := range x[o : o+hw] {
-				y[o+i] = v*s + t
+			for j, v := range xp[o : o+hw] {
+				yp[o+j] = v*s + t
 			}
 		}
 	}
+	return xp, yp
+}
+
+// probe hands the pre-ReLU output for input x to the context's probe.
+func (b *BatchNorm[F]) probe(name string, x []F) {
+	if b.ctx.Probe == nil {
+		return
+	}
+	_, yp := b.plainAffine(x)
+	b.ctx.Probe(name, yp, b.Shape)
 }
 
 // Backward writes dx (overwritten) and the gradients of gamma and beta from
-// dy and the forward input x, for the mode of the last Forward. In
-// inference mode BN is the fixed affine map above, so dx = scale*dy.
+// dy (the gradient of the layer's output, after the fused ReLU if any) and
+// the forward input x, for the mode of the last Forward. In inference mode
+// BN is the fixed affine map above, so dx = scale*dy (masked by the ReLU);
+// that path converts to plain layout and is meant for gradient queries
+// (`repro forward --mode eval`), not training.
 func (b *BatchNorm[F]) Backward(dx, dy, x []F) {
 	if b.lastTraining {
-		kernels.BNBackward(dx, b.Weight.Grad, b.Bias.Grad, dy, x, b.Weight.Data, b.mean, b.invstd, b.P)
+		b.op.Backward(dx, b.Weight.Grad, b.Bias.Grad, dy, x, b.Weight.Data, b.Bias.Data, b.mean, b.variance)
 		return
 	}
-	hw := b.P.HW
-	for c := 0; c < b.P.C; c++ {
+	s := actShape(b.Shape)
+	n := b.Shape.Size()
+	xp, yp := b.plainAffine(x) // yp = BN(x) before ReLU
+	g := make([]F, n)          // inference-mode backward only: allocation is acceptable here
+	b.ctx.Ops.FromAct(g, dy, s)
+	hw := b.Shape[2] * b.Shape[3]
+	for c := 0; c < b.Shape[1]; c++ {
 		is := 1 / math.Sqrt(float64(b.RunningVar.Data[c])+BNEps)
 		mu := float64(b.RunningMean.Data[c])
 		var sdy, sdyx float64
-		for n := 0; n < b.P.N; n++ {
-			o := (n*b.P.C + c) * hw
-			for i, g := range dy[o : o+hw] {
-				sdy += float64(g)
-				sdyx += float64(g) * (float64(x[o+i]) - mu) * is
-				dx[o+i] = g * b.scale[c]
+		for i := 0; i < b.Shape[0]; i++ {
+			o := (i*b.Shape[1] + c) * hw
+			for j := o; j < o+hw; j++ {
+				if b.ReLU && yp[j] <= 0 {
+					g[j] = 0
+				}
+				sdy += float64(g[j])
+				sdyx += float64(g[j]) * (float64(xp[j]) - mu) * is
+				g[j] *= b.scale[c]
 			}
 		}
 		b.Bias.Grad[c], b.Weight.Grad[c] = F(sdy), F(sdyx)
 	}
+	b.ctx.Ops.ToAct(dx, g, s)
 }
 
 // Params returns gamma and beta.
@@ -202,24 +214,19 @@ func (b *BatchNorm[F]) Params() []*Param[F] { return []*Param[F]{b.Weight, b.Bia
 func (b *BatchNorm[F]) States() []*State[F] { return []*State[F]{b.RunningMean, b.RunningVar} }
 
 // Linear is a fully connected layer with bias, y = x W^T + b, parameters
-// "<name>.weight" (Out, In) and "<name>.bias" (Out).
+// "<name>.weight" (Out, In) and "<name>.bias" (Out); inputs and outputs are
+// plain (N, In) and (N, Out).
 type Linear[F tensor.Float] struct {
 	P            kernels.LinearParams
 	Weight, Bias *Param[F]
-	op           linearOp[F]
+	op           backend.LinearOp[F]
 }
 
 // NewLinear plans a linear layer for a batch of p.N rows.
 func NewLinear[F tensor.Float](ctx *Context[F], name string, p kernels.LinearParams) *Linear[F] {
-	l := &Linear[F]{P: p,
+	return &Linear[F]{P: p, op: ctx.Ops.NewLinear(p),
 		Weight: newParam[F](name+".weight", "linear", p.In, p.Out, p.In),
 		Bias:   newParam[F](name+".bias", "bias", 0, p.Out)}
-	if ctx.useBackend() {
-		l.op = any(ctx.Backend.NewLinear(p)).(linearOp[F])
-	} else {
-		l.op = refLinearOp[F]{p}
-	}
-	return l
 }
 
 // Forward computes y = x W^T + b.

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 
+	"github.com/resnet-repro/resnet-repro/engine/backend"
 	"github.com/resnet-repro/resnet-repro/engine/kernels"
 	"github.com/resnet-repro/resnet-repro/engine/tensor"
 )
@@ -63,79 +64,92 @@ type ResidualConfig struct {
 	ShortcutStride int // stride of the zero-pad subsampling or projection
 }
 
-// Residual is a basic, bottleneck or plain block.
+// Residual is a basic, bottleneck or plain block. It keeps, for backward,
+// each branch conv's output, each inner BN+ReLU output (the next conv's
+// input), the projection conv's output and the block output (the next
+// block's input); the last BN's output and the shortcut are transient.
 type Residual[F tensor.Float] struct {
 	cfg      ResidualConfig
 	ctx      *Context[F]
 	convs    []*Conv2D[F]
-	bns      []*BatchNorm[F]
+	bns      []*BatchNorm[F] // inner ones with the ReLU fused
 	scConv   *Conv2D[F]
 	scBN     *BatchNorm[F]
-	c        [][]F // stored conv outputs (pre-BN), one per branch stage
-	csc      []F   // stored projection conv output
+	padA     backend.ShortcutAParams
+	c        [][]F // conv outputs (pre-BN), one per branch stage
+	h        [][]F // inner BN+ReLU outputs, one per stage but the last
+	csc      []F   // projection conv output
 	out      []F
 	x        []F // input of the last Forward (the previous module's output)
+	inShape  tensor.Shape
 	outShape tensor.Shape
-	shapes   []tensor.Shape // output shape of each branch conv
-	slotAct  [2]*Slot[F]    // BN+ReLU outputs inside the branch
-	slotDC   *Slot[F]       // gradient w.r.t. a conv output
-	slotDA   *Slot[F]       // gradient w.r.t. a conv input
-	slotSC   *Slot[F]       // projection BN output
+	slotT    *Slot[F] // last BN output
+	slotS    *Slot[F] // shortcut output
+	slotDC   *Slot[F] // gradient w.r.t. a conv output
+	slotDA   *Slot[F] // gradient w.r.t. a conv input
+	slotDS   *Slot[F] // option A: gradient w.r.t. the input through the shortcut
 }
 
 // NewResidual plans a block; it panics on an inconsistent configuration.
 func NewResidual[F tensor.Float](ctx *Context[F], cfg ResidualConfig) *Residual[F] {
-	r := &Residual[F]{cfg: cfg, ctx: ctx}
+	r := &Residual[F]{cfg: cfg, ctx: ctx, inShape: tensor.Shape{cfg.N, cfg.C, cfg.H, cfg.W}}
 	c, h, w := cfg.C, cfg.H, cfg.W
+	last := len(cfg.Branch) - 1
 	for i, st := range cfg.Branch {
 		p := kernels.ConvParams{N: cfg.N, C: c, H: h, W: w, K: st.K, R: st.R, S: st.R, Stride: st.Stride, Pad: st.Pad}
-		r.convs = append(r.convs, NewConv2D(ctx, cfg.Name+"."+st.Conv, p))
+		conv := NewConv2D(ctx, cfg.Name+"."+st.Conv, p)
+		r.convs = append(r.convs, conv)
 		c, h, w = st.K, p.P(), p.Q()
-		r.bns = append(r.bns, NewBatchNorm[F](cfg.Name+"."+st.BN, cfg.N, c, h*w))
-		size := cfg.N * c * h * w
-		r.c = append(r.c, make([]F, size))
-		r.shapes = append(r.shapes, tensor.Shape{cfg.N, c, h, w})
-		if i < len(cfg.Branch)-1 {
-			r.slotAct[i%2] = ctx.WS.Slot(fmt.Sprintf("act%d", i%2), size)
+		shape := conv.OutShape()
+		r.bns = append(r.bns, NewBatchNorm(ctx, cfg.Name+"."+st.BN, shape, i < last))
+		n := ctx.actLen(shape)
+		r.c = append(r.c, make([]F, n))
+		if i < last {
+			r.h = append(r.h, make([]F, n))
 		}
-		r.slotDC = ctx.WS.Slot("dc", size)
-		r.slotDA = ctx.WS.Slot("da", cfg.N*p.C*p.H*p.W)
+		r.slotDC = ctx.WS.Slot("dc", n)
+		r.slotDA = ctx.WS.Slot("da", ctx.actLen(conv.InShape()))
 	}
 	r.outShape = tensor.Shape{cfg.N, c, h, w}
-	r.out = make([]F, r.outShape.Size())
+	outLen := ctx.actLen(r.outShape)
+	r.out = make([]F, outLen)
+	r.slotT = ctx.WS.Slot("t", outLen)
 	s := cfg.ShortcutStride
 	switch cfg.Shortcut {
 	case ShortcutNone:
 	case ShortcutIdentity:
 		if c != cfg.C || h != cfg.H || w != cfg.W {
-			panic(fmt.Sprintf("nn: %s: identity shortcut on a shape change %dx%dx%d -> %v", cfg.Name, cfg.C, cfg.H, cfg.W, r.outShape))
+			panic(fmt.Sprintf("nn: %s: identity shortcut on a shape change %v -> %v", cfg.Name, r.inShape, r.outShape))
 		}
 	case ShortcutZeroPad:
-		if c < cfg.C || (cfg.H-1)/s+1 != h || (cfg.W-1)/s+1 != w {
-			panic(fmt.Sprintf("nn: %s: zero-pad shortcut cannot map %dx%dx%d to %v with stride %d", cfg.Name, cfg.C, cfg.H, cfg.W, r.outShape, s))
+		r.padA = backend.ShortcutAParams{In: actShape(r.inShape), K: c, Stride: s, PadLo: 0}
+		if c < cfg.C || r.padA.Out() != actShape(r.outShape) {
+			panic(fmt.Sprintf("nn: %s: zero-pad shortcut cannot map %v to %v with stride %d", cfg.Name, r.inShape, r.outShape, s))
 		}
+		r.slotS = ctx.WS.Slot("s", outLen)
 	case ShortcutProjection:
 		p := kernels.ConvParams{N: cfg.N, C: cfg.C, H: cfg.H, W: cfg.W, K: c, R: 1, S: 1, Stride: s}
 		if p.P() != h || p.Q() != w {
 			panic(fmt.Sprintf("nn: %s: projection output %dx%d, branch output %dx%d", cfg.Name, p.P(), p.Q(), h, w))
 		}
 		r.scConv = NewConv2D(ctx, cfg.Name+".downsample.0", p)
-		r.scBN = NewBatchNorm[F](cfg.Name+".downsample.1", cfg.N, c, h*w)
-		r.csc = make([]F, r.outShape.Size())
-		r.slotSC = ctx.WS.Slot("sc", r.outShape.Size())
-		ctx.WS.Slot("dc", r.outShape.Size())
-		ctx.WS.Slot("da", cfg.N*cfg.C*cfg.H*cfg.W)
+		r.scBN = NewBatchNorm(ctx, cfg.Name+".downsample.1", r.outShape, false)
+		r.csc = make([]F, outLen)
+		r.slotS = ctx.WS.Slot("s", outLen)
+		ctx.WS.Slot("dc", outLen)
+		ctx.WS.Slot("da", ctx.actLen(r.inShape))
 	default:
 		panic(fmt.Sprintf("nn: %s: unknown shortcut kind %d", cfg.Name, cfg.Shortcut))
 	}
-	ctx.WS.requestGrad(cfg.N * cfg.C * cfg.H * cfg.W)
+	ctx.WS.requestGrad(ctx.actLen(r.inShape))
+	if cfg.Shortcut == ShortcutZeroPad {
+		r.slotDS = ctx.WS.Slot("ds", ctx.actLen(r.inShape))
+	}
 	return r
 }
 
 // InShape is (N, C, H, W) of the block's input.
-func (r *Residual[F]) InShape() tensor.Shape {
-	return tensor.Shape{r.cfg.N, r.cfg.C, r.cfg.H, r.cfg.W}
-}
+func (r *Residual[F]) InShape() tensor.Shape { return r.inShape }
 
 // OutShape is the shape of the block's output.
 func (r *Residual[F]) OutShape() tensor.Shape { return r.outShape }
@@ -169,75 +183,53 @@ func (r *Residual[F]) States() []*State[F] {
 	return ss
 }
 
-func (r *Residual[F]) probe(i int, y []F) {
+func (r *Residual[F]) probe(i int) {
 	if r.ctx.Probe != nil && r.cfg.Branch[i].R == 3 {
-		r.ctx.Probe(r.cfg.Name+"."+r.cfg.Branch[i].Conv, y, r.shapes[i])
+		r.bns[i].probe(r.cfg.Name+"."+r.cfg.Branch[i].Conv, r.c[i])
 	}
 }
 
 // Forward computes y = ReLU(BN(conv(...ReLU(BN(conv(x)))...)) + shortcut(x)).
 func (r *Residual[F]) Forward(x []F, training bool) []F {
 	r.x = x
+	ops := r.ctx.Ops
 	in := x
 	last := len(r.convs) - 1
+	t := r.slotT.Get(len(r.out))
 	for i, conv := range r.convs {
 		conv.Forward(r.c[i], in)
 		if i < last {
-			a := r.slotAct[i%2].Get(len(r.c[i]))
-			r.bns[i].Forward(a, r.c[i], training)
-			r.probe(i, a)
-			kernels.ReLUForward(a, a)
-			in = a
-			continue
+			r.bns[i].Forward(r.h[i], r.c[i], training) // BN and ReLU, fused
+			in = r.h[i]
+		} else {
+			r.bns[i].Forward(t, r.c[i], training)
 		}
-		r.bns[i].Forward(r.out, r.c[i], training)
-		r.probe(i, r.out)
+		r.probe(i)
 	}
 	switch r.cfg.Shortcut {
+	case ShortcutNone:
+		ops.ReLUForward(r.out, t)
 	case ShortcutIdentity:
-		kernels.Add(r.out, r.out, x)
+		ops.AddReLU(r.out, t, x)
 	case ShortcutZeroPad:
-		zeroPadShortcut(r.out, x, r.cfg, r.outShape, false)
+		s := r.slotS.Get(len(r.out))
+		ops.ShortcutAForward(s, x, r.padA)
+		ops.AddReLU(r.out, t, s)
 	case ShortcutProjection:
 		r.scConv.Forward(r.csc, x)
-		t := r.slotSC.Get(len(r.out))
-		r.scBN.Forward(t, r.csc, training)
-		kernels.Add(r.out, r.out, t)
+		s := r.slotS.Get(len(r.out))
+		r.scBN.Forward(s, r.csc, training)
+		ops.AddReLU(r.out, t, s)
 	}
-	kernels.ReLUForward(r.out, r.out)
 	return r.out
 }
 
-// zeroPadShortcut adds x[n, c, h*s, w*s] to y[n, c, h, w] for c < C (option
-// A: the appended channels are zero, so they add nothing). With backward
-// set it does the adjoint: x[n, c, h*s, w*s] += y[n, c, h, w].
-func zeroPadShortcut[F tensor.Float](y, x []F, cfg ResidualConfig, out tensor.Shape, backward bool) {
-	s := cfg.ShortcutStride
-	K, P, Q := out[1], out[2], out[3]
-	for n := 0; n < cfg.N; n++ {
-		for c := 0; c < cfg.C; c++ {
-			xo := (n*cfg.C + c) * cfg.H * cfg.W
-			yo := (n*K + c) * P * Q
-			for h := 0; h < P; h++ {
-				for w := 0; w < Q; w++ {
-					xi := xo + h*s*cfg.W + w*s
-					yi := yo + h*Q + w
-					if backward {
-						x[xi] += y[yi]
-					} else {
-						y[yi] += x[xi]
-					}
-				}
-			}
-		}
-	}
-}
-
 // Backward propagates dy through the final ReLU, the shortcut and the
-// branch. The branch's inner activations are recomputed from the stored
-// conv outputs (see the package doc).
+// branch (the backend's fused BN+ReLU backward applies the inner ReLU
+// masks).
 func (r *Residual[F]) Backward(dy []F) []F {
-	kernels.ReLUBackward(dy, dy, r.out) // dy is now g = dL/d(branch + shortcut)
+	ops := r.ctx.Ops
+	ops.ReLUBackward(dy, dy, r.out) // dy is now g = dL/d(branch + shortcut)
 	g := dy
 	dx := r.ctx.WS.gradOther(dy, len(r.x))
 	dcur := g
@@ -249,27 +241,25 @@ func (r *Residual[F]) Backward(dy []F) []F {
 			r.convs[0].BackwardData(dx, dc)
 			break
 		}
-		a := r.slotAct[(i-1)%2].Get(len(r.c[i-1]))
-		r.bns[i-1].Recompute(a, r.c[i-1])
-		kernels.ReLUForward(a, a)
-		r.convs[i].BackwardWeights(dc, a)
-		da := r.slotDA.Get(len(a))
+		r.convs[i].BackwardWeights(dc, r.h[i-1])
+		da := r.slotDA.Get(len(r.h[i-1]))
 		r.convs[i].BackwardData(da, dc)
-		kernels.ReLUBackward(da, da, a)
 		dcur = da
 	}
 	switch r.cfg.Shortcut {
 	case ShortcutIdentity:
-		kernels.Add(dx, dx, g)
+		ops.Add(dx, dx, g)
 	case ShortcutZeroPad:
-		zeroPadShortcut(g, dx, r.cfg, r.outShape, true)
+		ds := r.slotDS.Get(len(r.x))
+		ops.ShortcutABackward(ds, g, r.padA)
+		ops.Add(dx, dx, ds)
 	case ShortcutProjection:
 		dc := r.slotDC.Get(len(r.csc))
 		r.scBN.Backward(dc, g, r.csc)
 		r.scConv.BackwardWeights(dc, r.x)
 		t := r.slotDA.Get(len(r.x))
 		r.scConv.BackwardData(t, dc)
-		kernels.Add(dx, dx, t)
+		ops.Add(dx, dx, t)
 	}
 	return dx
 }
@@ -283,18 +273,18 @@ type StemConfig struct {
 	Pool              bool // 3x3 max pool, stride 2, pad 1
 }
 
-// Stem is the first module; it computes no input gradient.
+// Stem is the first module. It takes the images as plain NCHW, converts
+// them once to the backend's layout, and computes no input gradient.
 type Stem[F tensor.Float] struct {
 	cfg      StemConfig
 	ctx      *Context[F]
 	Conv     *Conv2D[F]
-	BN       *BatchNorm[F]
-	pool     kernels.PoolParams
+	BN       *BatchNorm[F] // ReLU fused
+	pool     backend.MaxPoolOp[F]
+	xact     []F // the input in activation layout
 	c, a     []F // conv output, BN+ReLU output
 	out      []F // pooled output (a when there is no pool)
-	x        []F
 	outShape tensor.Shape
-	actShape tensor.Shape
 	slotDA   *Slot[F]
 	slotDC   *Slot[F]
 }
@@ -303,18 +293,19 @@ type Stem[F tensor.Float] struct {
 func NewStem[F tensor.Float](ctx *Context[F], cfg StemConfig) *Stem[F] {
 	p := kernels.ConvParams{N: cfg.N, C: cfg.C, H: cfg.H, W: cfg.W, K: cfg.K, R: cfg.R, S: cfg.R, Stride: cfg.Stride, Pad: cfg.Pad}
 	s := &Stem[F]{cfg: cfg, ctx: ctx, Conv: NewConv2D(ctx, "conv1", p)}
-	P, Q := p.P(), p.Q()
-	s.BN = NewBatchNorm[F]("bn1", cfg.N, cfg.K, P*Q)
-	s.actShape = tensor.Shape{cfg.N, cfg.K, P, Q}
-	s.c = make([]F, s.actShape.Size())
-	s.a = make([]F, s.actShape.Size())
+	act := s.Conv.OutShape()
+	s.BN = NewBatchNorm(ctx, "bn1", act, true)
+	s.xact = make([]F, ctx.actLen(s.Conv.InShape()))
+	s.c = make([]F, ctx.actLen(act))
+	s.a = make([]F, ctx.actLen(act))
 	s.slotDC = ctx.WS.Slot("dc", len(s.c))
-	s.outShape = s.actShape
+	s.outShape = act
 	s.out = s.a
 	if cfg.Pool {
-		s.pool = kernels.PoolParams{N: cfg.N, C: cfg.K, H: P, W: Q, Size: 3, Stride: 2, Pad: 1}
-		s.outShape = tensor.Shape{cfg.N, cfg.K, s.pool.P(), s.pool.Q()}
-		s.out = make([]F, s.outShape.Size())
+		pp := kernels.PoolParams{N: cfg.N, C: cfg.K, H: act[2], W: act[3], Size: 3, Stride: 2, Pad: 1}
+		s.pool = ctx.Ops.NewMaxPool(pp)
+		s.outShape = tensor.Shape{cfg.N, cfg.K, pp.P(), pp.Q()}
+		s.out = make([]F, ctx.actLen(s.outShape))
 		s.slotDA = ctx.WS.Slot("da", len(s.a))
 	}
 	return s
@@ -327,17 +318,16 @@ func (s *Stem[F]) Params() []*Param[F] {
 }
 func (s *Stem[F]) States() []*State[F] { return s.BN.States() }
 
-// Forward computes pool(ReLU(BN(conv(x)))).
+// Forward computes pool(ReLU(BN(conv(x)))) for plain NCHW images x.
 func (s *Stem[F]) Forward(x []F, training bool) []F {
-	s.x = x
-	s.Conv.Forward(s.c, x)
+	s.ctx.Ops.ToAct(s.xact, x, actShape(s.InShape()))
+	s.Conv.Forward(s.c, s.xact)
 	s.BN.Forward(s.a, s.c, training)
-	if s.ctx.Probe != nil && s.cfg.R == 3 {
-		s.ctx.Probe("conv1", s.a, s.actShape)
+	if s.cfg.R == 3 {
+		s.BN.probe("conv1", s.c)
 	}
-	kernels.ReLUForward(s.a, s.a)
 	if s.cfg.Pool {
-		kernels.MaxPoolForward(s.out, s.a, s.pool)
+		s.pool.Forward(s.out, s.a)
 	}
 	return s.out
 }
@@ -347,44 +337,43 @@ func (s *Stem[F]) Backward(dy []F) []F {
 	da := dy
 	if s.cfg.Pool {
 		da = s.slotDA.Get(len(s.a))
-		kernels.MaxPoolBackward(da, dy, s.a, s.pool)
+		s.pool.Backward(da, dy, s.a)
 	}
-	kernels.ReLUBackward(da, da, s.a)
 	dc := s.slotDC.Get(len(s.c))
 	s.BN.Backward(dc, da, s.c)
-	s.Conv.BackwardWeights(dc, s.x)
+	s.Conv.BackwardWeights(dc, s.xact)
 	return nil
 }
 
 // Head is global average pooling followed by the fully connected
 // classifier "fc" (Table 1, Sec. 4.2).
 type Head[F tensor.Float] struct {
-	n, c, hw int
-	ctx      *Context[F]
-	FC       *Linear[F]
-	pooled   []F
-	logits   []F
-	slotDP   *Slot[F]
+	in     tensor.Shape
+	ctx    *Context[F]
+	FC     *Linear[F]
+	pooled []F
+	logits []F
+	slotDP *Slot[F]
 }
 
 // NewHead plans the head over x of shape (N, C, H, W).
 func NewHead[F tensor.Float](ctx *Context[F], n, c, h, w, classes int) *Head[F] {
-	hd := &Head[F]{n: n, c: c, hw: h * w, ctx: ctx,
+	hd := &Head[F]{in: tensor.Shape{n, c, h, w}, ctx: ctx,
 		FC:     NewLinear(ctx, "fc", kernels.LinearParams{N: n, In: c, Out: classes}),
 		pooled: make([]F, n*c), logits: make([]F, n*classes)}
 	hd.slotDP = ctx.WS.Slot("dpool", n*c)
-	ctx.WS.requestGrad(n * c * h * w)
+	ctx.WS.requestGrad(ctx.actLen(hd.in))
 	return hd
 }
 
-func (h *Head[F]) InShape() tensor.Shape  { return tensor.Shape{h.n, h.c, h.hw} }
-func (h *Head[F]) OutShape() tensor.Shape { return tensor.Shape{h.n, h.FC.P.Out} }
+func (h *Head[F]) InShape() tensor.Shape  { return h.in }
+func (h *Head[F]) OutShape() tensor.Shape { return tensor.Shape{h.in[0], h.FC.P.Out} }
 func (h *Head[F]) Params() []*Param[F]    { return []*Param[F]{h.FC.Weight, h.FC.Bias} }
 func (h *Head[F]) States() []*State[F]    { return nil }
 
 // Forward returns the logits (N, classes).
 func (h *Head[F]) Forward(x []F, training bool) []F {
-	kernels.GlobalAvgPoolForward(h.pooled, x, h.hw)
+	h.ctx.Ops.GlobalAvgPoolForward(h.pooled, x, actShape(h.in))
 	h.FC.Forward(h.logits, h.pooled)
 	return h.logits
 }
@@ -393,7 +382,7 @@ func (h *Head[F]) Forward(x []F, training bool) []F {
 func (h *Head[F]) Backward(dy []F) []F {
 	dp := h.slotDP.Get(len(h.pooled))
 	h.FC.Backward(dp, dy, h.pooled)
-	dx := h.ctx.WS.gradOther(dy, h.n*h.c*h.hw)
-	kernels.GlobalAvgPoolBackward(dx, dp, h.hw)
+	dx := h.ctx.WS.gradOther(dy, h.ctx.actLen(h.in))
+	h.ctx.Ops.GlobalAvgPoolBackward(dx, dp, actShape(h.in))
 	return dx
 }

@@ -1,8 +1,12 @@
 package nn
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/resnet-repro/resnet-repro/engine/backend"
+	"github.com/resnet-repro/resnet-repro/engine/tensor"
 
 	"github.com/resnet-repro/resnet-repro/engine/gradcheck"
 	"github.com/resnet-repro/resnet-repro/engine/kernels"
@@ -81,23 +85,28 @@ func TestLinearGradients(t *testing.T) {
 }
 
 func TestBatchNormGradients(t *testing.T) {
-	for _, training := range []bool{true, false} {
-		n, c, hw := 3, 2, 5
-		bn := NewBatchNorm[float64]("bn", n, c, hw)
-		rng := rand.New(rand.NewPCG(5, 6))
-		x, y, r := make([]float64, n*c*hw), make([]float64, n*c*hw), make([]float64, n*c*hw)
-		randFill(rng, x, r, bn.Weight.Data, bn.Bias.Data, bn.RunningMean.Data)
-		for i := range bn.RunningVar.Data {
-			bn.RunningVar.Data[i] = 0.5 + rng.Float64()
+	for _, relu := range []bool{false, true} {
+		for _, training := range []bool{true, false} {
+			shape := tensor.Shape{3, 2, 1, 5}
+			ctx := NewContext[float64](nil)
+			bn := NewBatchNorm(ctx, "bn", shape, relu)
+			ctx.WS.Allocate()
+			rng := rand.New(rand.NewPCG(5, 6))
+			n := shape.Size()
+			x, y, r := make([]float64, n), make([]float64, n), make([]float64, n)
+			randFill(rng, x, r, bn.Weight.Data, bn.Bias.Data, bn.RunningMean.Data)
+			for i := range bn.RunningVar.Data {
+				bn.RunningVar.Data[i] = 0.5 + rng.Float64()
+			}
+			loss := func() float64 { bn.Forward(y, x, training); return dot(y, r) }
+			loss()
+			dx := make([]float64, n)
+			bn.Backward(dx, append([]float64(nil), r...), x)
+			name := fmt.Sprintf("bn relu=%v training=%v", relu, training)
+			expectClose(t, gradcheck.Check(name+" dx", x, dx, loss, gradcheck.DefaultStep, 0, 1))
+			expectClose(t, gradcheck.Check(name+" dgamma", bn.Weight.Data, append([]float64(nil), bn.Weight.Grad...), loss, gradcheck.DefaultStep, 0, 1))
+			expectClose(t, gradcheck.Check(name+" dbeta", bn.Bias.Data, append([]float64(nil), bn.Bias.Grad...), loss, gradcheck.DefaultStep, 0, 1))
 		}
-		loss := func() float64 { bn.Forward(y, x, training); return dot(y, r) }
-		loss()
-		dx := make([]float64, len(x))
-		bn.Backward(dx, r, x)
-		name := map[bool]string{true: "train", false: "infer"}[training]
-		expectClose(t, gradcheck.Check("bn dx "+name, x, dx, loss, gradcheck.DefaultStep, 0, 1))
-		expectClose(t, gradcheck.Check("bn dgamma "+name, bn.Weight.Data, append([]float64(nil), bn.Weight.Grad...), loss, gradcheck.DefaultStep, 0, 1))
-		expectClose(t, gradcheck.Check("bn dbeta "+name, bn.Bias.Data, append([]float64(nil), bn.Bias.Grad...), loss, gradcheck.DefaultStep, 0, 1))
 	}
 }
 
@@ -210,10 +219,11 @@ func TestStemAndHeadGradients(t *testing.T) {
 // Option A is exactly "every second pixel, then zero channels appended
 // after the identity channels": checked on counting inputs by hand.
 func TestZeroPadShortcutLayout(t *testing.T) {
-	cfg := ResidualConfig{N: 1, C: 1, H: 4, W: 4, ShortcutStride: 2}
+	ops := backend.ReferenceOf[float64](1)
+	p := backend.ShortcutAParams{In: backend.ActShape{N: 1, C: 1, H: 4, W: 4}, K: 2, Stride: 2}
 	x := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
 	y := make([]float64, 2*2*2) // (1, 2, 2, 2)
-	zeroPadShortcut(y, x, cfg, []int{1, 2, 2, 2}, false)
+	ops.ShortcutAForward(y, x, p)
 	want := []float64{1, 3, 9, 11, 0, 0, 0, 0}
 	for i := range want {
 		if y[i] != want[i] {
