@@ -22,7 +22,7 @@ func benchCommand() *cli.Command {
 			&cli.StringFlag{Name: "mode", Value: "train", Usage: "train (forward, backward, SGD step) or infer (forward, BN running statistics)"},
 			&cli.IntFlag{Name: "iters", Value: 10, Usage: "timed steps (after 2 warm-up steps)"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per measurement"},
-			threadsFlag),
+			threadsFlag, backendFlag),
 		Action: benchAction,
 		Subcommands: []*cli.Command{{
 			Name:        "data",
@@ -70,6 +70,7 @@ func benchAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	defer be.Close()
 	batch := c.Int("batch")
 	net, err := models.Build(nn.NewContext[float32](be), d, batch)
 	if err != nil {

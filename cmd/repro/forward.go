@@ -20,7 +20,7 @@ func forwardCommand() *cli.Command {
 			&cli.StringFlag{Name: "output", Usage: "where to write the logits (.npy, N x classes)", Required: true},
 			&cli.StringFlag{Name: "labels", Usage: "integer .npy labels; with --grads, gradients of the mean cross-entropy"},
 			&cli.StringFlag{Name: "grads", Usage: "where to write the parameter gradients (.safetensors)"},
-			threadsFlag),
+			threadsFlag, backendFlag),
 		Action: forwardAction,
 	}
 }
@@ -54,6 +54,7 @@ func forwardAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	defer be.Close()
 	net, err := models.Build(nn.NewContext[float32](be), d, x.Shape[0])
 	if err != nil {
 		return asInput(err)

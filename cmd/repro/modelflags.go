@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/resnet-repro/resnet-repro/engine/backend"
+	"github.com/resnet-repro/resnet-repro/engine/backend/choose"
 	"github.com/resnet-repro/resnet-repro/models"
 	"github.com/urfave/cli/v2"
 )
@@ -54,14 +55,24 @@ func defineModel(cfg models.Config) (*models.Def, error) {
 	return d, nil
 }
 
-var threadsFlag = &cli.IntFlag{Name: "threads", Usage: "compute threads (default: all cores)"}
+// threadsFlag and backendFlag choose the compute engine; the data
+// pipelines run on their own goroutines and do not count against threads.
+var (
+	threadsFlag = &cli.IntFlag{Name: "threads", Usage: "compute threads (default: all cores)"}
+	backendFlag = &cli.StringFlag{Name: "backend", Value: "auto", Usage: "compute backend: auto (onednn when built in), onednn or reference (pure Go)"}
+)
 
-// newBackend returns the compute backend for the --threads flag.
+// newBackend returns the compute backend for the --backend and --threads
+// flags. The caller closes it.
 func newBackend(c *cli.Context) (backend.Backend, error) {
 	if c.Int("threads") < 0 {
 		return nil, badInput("--threads %d must be positive", c.Int("threads"))
 	}
-	return backend.Reference(c.Int("threads")), nil
+	be, err := choose.New(c.String("backend"), c.Int("threads"))
+	if err != nil {
+		return nil, asInput(err)
+	}
+	return be, nil
 }
 
 func checkNoArgs(c *cli.Context) error {

@@ -29,6 +29,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "data", Usage: "data directory (default $REPRO_DATA, else ./data)"},
 			&cli.StringFlag{Name: "checkpoints", Usage: "checkpoint directory (default: checkpoints/ beside the database)"},
 			threadsFlag,
+			backendFlag,
 		},
 		Action: func(c *cli.Context) error {
 			if c.Args().Len() == 0 {
@@ -42,6 +43,7 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			defer be.Close()
 			db, err := results.Open(c.String("db"))
 			if err != nil {
 				return asInput(err)
