@@ -23,8 +23,13 @@ const (
 	ProgressLive
 )
 
-// liveEvery is how often the live status line is redrawn.
-const liveEvery = time.Second
+// liveInterval is how often the live status line is redrawn.
+func (e *Env) liveInterval() time.Duration {
+	if e.liveEvery > 0 {
+		return e.liveEvery
+	}
+	return time.Second
+}
 
 // live reports whether the in-place status line is shown.
 func (e *Env) live() bool {

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/resnet-repro/resnet-repro/datasets/cifar10"
 	"github.com/resnet-repro/resnet-repro/datasets/imagenet"
@@ -57,7 +58,8 @@ type Env struct {
 	inet     *imagenet.Dataset
 	inetErr  error
 
-	liveShown bool // the live status line is on screen
+	liveShown bool          // the live status line is on screen
+	liveEvery time.Duration // how often it is redrawn; 0 means once a second (tests set less)
 }
 
 func (e *Env) backendName() string { return e.Backend.Name() }

@@ -167,7 +167,7 @@ func (e *Env) train(ctx context.Context, j *job) error {
 	var sumErr, seen int
 	began := time.Now().Add(-time.Duration(st.Wall * float64(time.Second)))
 	intervalStart := time.Now()
-	live, lastShown := e.live(), time.Now()
+	live, lastShown, every := e.live(), time.Now(), e.liveInterval()
 	for it := st.Iteration; it < t.Iterations; it++ {
 		if err := ctx.Err(); err != nil || (e.StopAt > 0 && it == e.StopAt) {
 			return fmt.Errorf("%w at iteration %d; its last checkpoint is at iteration %d", errStopped, it, st.Iteration)
@@ -190,7 +190,7 @@ func (e *Env) train(ctx context.Context, j *job) error {
 		sumErr += errs
 		seen += t.Batch
 		if live {
-			if now := time.Now(); now.Sub(lastShown) >= liveEvery && it+1 < t.Iterations {
+			if now := time.Now(); now.Sub(lastShown) >= every && (it+1)%interval != 0 && it+1 != t.Iterations {
 				e.liveLine(j, it+1, t.Iterations, sumLoss/float64(seen/t.Batch), 100*float64(sumErr)/float64(seen), lr,
 					float64(seen)/now.Sub(intervalStart).Seconds())
 				lastShown = now
