@@ -45,5 +45,6 @@
 //
 // Env.Log gets one line per evaluation interval; on a terminal (or with
 // ProgressLive) also a status line redrawn in place about once a second.
-// The step itself stays allocation-free: the loop only reads the clock.
+// Drawing it adds no allocation to a training step: the loop only reads
+// the clock, and formats a line at most once a second.
 package reproduce

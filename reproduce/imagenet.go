@@ -1,6 +1,7 @@
 package reproduce
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -97,6 +98,9 @@ func spread(s *imagenet.Split, n int) *imagenet.Split {
 // center crop periodically, 10-crop and multi-scale at the end (Sec. 3.4,
 // Tables 2-4).
 type imagenetSource struct {
+	// ctx stops an evaluation pass (50,000 val images at paper scale) on
+	// Ctrl-C.
+	ctx            context.Context
 	e              *Env
 	train, val     *imagenet.Split
 	tf             imagenet.Config
@@ -108,7 +112,7 @@ type imagenetSource struct {
 	warn func(format string, args ...any)
 }
 
-func (e *Env) newImageNetSource(j *job, seed uint64) (*imagenetSource, error) {
+func (e *Env) newImageNetSource(ctx context.Context, j *job, seed uint64) (*imagenetSource, error) {
 	t, ev := j.cfg.Training, j.cfg.Eval
 	ds, err := e.imagenetDataset()
 	if err != nil {
@@ -151,7 +155,7 @@ func (e *Env) newImageNetSource(j *job, seed uint64) (*imagenetSource, error) {
 	if err := tf.Validate(); err != nil {
 		return nil, err
 	}
-	return &imagenetSource{e: e, train: train, val: spread(ds.Val, ev.Subset), tf: tf, batch: t.Batch, classes: j.cfg.Classes,
+	return &imagenetSource{ctx: ctx, e: e, train: train, val: spread(ds.Val, ev.Subset), tf: tf, batch: t.Batch, classes: j.cfg.Classes,
 		seed: seed, views: ev.FinalViews, warn: e.logf}, nil
 }
 
@@ -231,12 +235,15 @@ func addSoftmax(dst []float64, logits []float32) {
 // pass runs the network over one evaluation pass of the loader (ModeCenter
 // or ModeTenCrop, batches of at most net.Batch()/views images), padding a
 // short batch with zeros, and scores every image by its averaged views.
-func pass(net *nn.Network[float32], l *imagenet.Loader, x []float32, rows func(n int)) (*scores, error) {
+func pass(ctx context.Context, net *nn.Network[float32], l *imagenet.Loader, x []float32, rows func(n int)) (*scores, error) {
 	defer l.Close()
 	classes := net.Classes
 	sc := &scores{classes: classes}
 	prob := make([]float64, classes)
 	for {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w during an evaluation", errStopped)
+		}
 		b, err := l.Next()
 		if err == io.EOF {
 			return sc, nil
@@ -273,7 +280,7 @@ func (s *imagenetSource) evaluate(net *nn.Network[float32], x []float32) ([]metr
 	if err != nil {
 		return nil, 0, 0, "", err
 	}
-	sc, err := pass(net, l, x, nil)
+	sc, err := pass(s.ctx, net, l, x, nil)
 	if err != nil {
 		return nil, 0, 0, "", err
 	}
@@ -287,7 +294,7 @@ func (s *imagenetSource) probePass(net *nn.Network[float32], x []float32, rows f
 	if err != nil {
 		return err
 	}
-	_, err = pass(net, l, x, rows)
+	_, err = pass(s.ctx, net, l, x, rows)
 	return err
 }
 
@@ -362,7 +369,7 @@ func (s *imagenetSource) tenCrop(net *nn.Network[float32], j *job, trained func(
 	if err != nil {
 		return 0, 0, err
 	}
-	sc, err := pass(net, l, make([]float32, net.InShape().Size()), nil)
+	sc, err := pass(s.ctx, net, l, make([]float32, net.InShape().Size()), nil)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -399,6 +406,9 @@ func (s *imagenetSource) multiScale(j *job, weights map[string]*tensor.Tensor) (
 		xs[i] = make([]float32, 3*side*side)
 	}
 	for {
+		if s.ctx.Err() != nil {
+			return 0, 0, fmt.Errorf("%w during multi-scale testing", errStopped)
+		}
 		b, err := l.Next()
 		if err == io.EOF {
 			break

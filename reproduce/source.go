@@ -1,6 +1,7 @@
 package reproduce
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/resnet-repro/resnet-repro/datasets/cifar10"
@@ -114,13 +115,14 @@ func (s *cifarSource) close() {
 	}
 }
 
-// newSource returns the data of a run's dataset.
-func (e *Env) newSource(j *job, seed uint64) (source, error) {
+// newSource returns the data of a run's dataset. Long evaluations (ImageNet
+// val) stop early when ctx is done.
+func (e *Env) newSource(ctx context.Context, j *job, seed uint64) (source, error) {
 	switch j.cfg.Dataset {
 	case "cifar10":
 		return e.newCIFARSource(j, seed)
 	case "imagenet":
-		return e.newImageNetSource(j, seed)
+		return e.newImageNetSource(ctx, j, seed)
 	}
 	return nil, fmt.Errorf("%s: the runner has no dataset %q", j.label, j.cfg.Dataset)
 }

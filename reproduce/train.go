@@ -121,7 +121,7 @@ func schedule(t *experiments.Training) *optim.Schedule {
 func (e *Env) train(ctx context.Context, j *job) error {
 	t, ev := j.cfg.Training, j.cfg.Eval
 	seed := seedFor(j.id)
-	src, err := e.newSource(j, seed)
+	src, err := e.newSource(ctx, j, seed)
 	if err != nil {
 		return err
 	}
