@@ -277,21 +277,46 @@ func writeImageNet(t *testing.T, root string, wnids []string, perTrain, perVal i
 	}
 }
 
-// `repro run SPEC --scale quick --imagenet DIR` trains on ImageNet (not the
-// CIFAR-10 proxy) and records the center-crop curve and the final 10-crop
-// and multi-scale errors on val.
+// `repro run SPEC --scale quick --imagenet DIR`, or --data DIR with
+// DIR/imagenet, trains on ImageNet (not the CIFAR-10 proxy) and records the
+// center-crop curve and the final 10-crop and multi-scale errors on val;
+// both ways give the same numbers.
 func TestRunImageNet(t *testing.T) {
 	dir := t.TempDir()
-	inet := filepath.Join(dir, "ilsvrc")
+	data := filepath.Join(dir, "data")
+	inet := filepath.Join(data, "imagenet")
 	// Two classes (tench and goldfish, the first two ILSVRC-2012 wnids),
 	// 4 training and 2 validation images each.
 	writeImageNet(t, inet, []string{"n01440764", "n01443537"}, 4, 2)
 	spec := writeSpec(t, dir, "tiny-imagenet.yaml", tinyImageNet)
-	db := filepath.Join(dir, "r.db")
-	code, out, errs := runRepro("run", spec, "--scale", "quick", "--imagenet", inet, "--db", db, "--threads", "2", "--offline")
-	if code != 0 || !strings.Contains(out, "trained 1,") {
-		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	var first map[string]float64
+	for _, where := range [][]string{{"--imagenet", inet}, {"--data", data}} {
+		db := filepath.Join(t.TempDir(), "r.db")
+		args := append([]string{"run", spec, "--scale", "quick", "--db", db, "--threads", "2", "--offline"}, where...)
+		code, out, errs := runRepro(args...)
+		if code != 0 || !strings.Contains(out, "trained 1,") {
+			t.Fatalf("%v: exit %d\nstdout: %s\nstderr: %s", where, code, out, errs)
+		}
+		got := checkImageNetRun(t, db)
+		if !strings.Contains(errs, "multi-scale testing at [224 256 384 480 640]") {
+			t.Errorf("%v: no note on the multi-scale views:\n%s", where, errs)
+		}
+		if first == nil {
+			first = got
+			continue
+		}
+		for k, v := range first {
+			if got[k] != v {
+				t.Errorf("%s: %v with %v, %v with --imagenet", k, got[k], where, v)
+			}
+		}
 	}
+}
+
+// checkImageNetRun checks the metrics and responses of tinyImageNet's one
+// run in the database at db and returns the metrics by split/name@iteration.
+func checkImageNetRun(t *testing.T, db string) map[string]float64 {
+	t.Helper()
 	r, ms := dbMetrics(t, db)
 	if !strings.Contains(r.ConfigJSON, `"dataset":"imagenet"`) || !strings.Contains(r.ConfigJSON, `"proxy_of":""`) || !strings.Contains(r.ConfigJSON, `"input":224`) {
 		t.Errorf("not an ImageNet run: %s", r.ConfigJSON)
@@ -337,7 +362,5 @@ func TestRunImageNet(t *testing.T) {
 	if rs, err := dbh.Responses(r.ID); err != nil || len(rs) != 16 {
 		t.Errorf("%d responses (%v), want 16", len(rs), err)
 	}
-	if !strings.Contains(errs, "multi-scale testing at [224 256 384 480 640]") {
-		t.Errorf("no note on the multi-scale views:\n%s", errs)
-	}
+	return got
 }
