@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/resnet-repro/resnet-repro/datasets/cifar10"
+	"github.com/resnet-repro/resnet-repro/datasets/imagenet"
 	"github.com/resnet-repro/resnet-repro/engine/backend"
 	"github.com/resnet-repro/resnet-repro/experiments"
 	"github.com/resnet-repro/resnet-repro/results"
@@ -33,8 +34,17 @@ type Env struct {
 	Keep int
 	// Fresh retrains runs that are already done, discarding their data.
 	Fresh bool
-	// Log receives progress: a line per evaluation interval.
-	Log               io.Writer
+	// Log receives progress: a line per evaluation interval, and on a
+	// terminal a live status line (see Progress).
+	Log io.Writer
+	// Progress chooses the live status line (default: on a terminal).
+	Progress ProgressMode
+	// ImageNetDir is the ILSVRC-2012 folder (train/<wnid>/, val/); empty
+	// means DataDir/imagenet when that exists (see ImageNetRoot).
+	ImageNetDir string
+	// Offline forbids downloading data (REPRO_OFFLINE): a missing dataset
+	// is an error that says how to point at a local copy.
+	Offline           bool
 	Host, CodeVersion string
 	// StopAt, when > 0, stops every run before that iteration as if the
 	// process had been interrupted (tests use it to exercise resume).
@@ -43,12 +53,20 @@ type Env struct {
 	once    sync.Once
 	dataset *cifar10.Dataset
 	dataErr error
+
+	inetOnce sync.Once
+	inet     *imagenet.Dataset
+	inetErr  error
+
+	liveShown bool          // the live status line is on screen
+	liveEvery time.Duration // how often it is redrawn; 0 means once a second (tests set less)
 }
 
 func (e *Env) backendName() string { return e.Backend.Name() }
 
 func (e *Env) logf(format string, args ...any) {
 	if e.Log != nil {
+		e.clearLive()
 		fmt.Fprintf(e.Log, format+"\n", args...)
 	}
 }
@@ -59,22 +77,38 @@ func (e *Env) event(runID string, it int, kind, detail string) {
 	}
 }
 
-func (e *Env) progress(j *job, it, total int, trainLoss, trainErr, testErr, lr, rate float64) {
-	eta := time.Duration(float64(total-it)*float64(j.cfg.Training.Batch)/rate) * time.Second
-	e.logf("%s: iteration %d/%d  train loss %.4f  train error %.2f%%  test error %.2f%%  lr %g  %.0f images/s  ETA %s",
-		j.label, it, total, trainLoss, trainErr, testErr, lr, rate, eta.Round(time.Second))
-}
-
 // cifar loads CIFAR-10 once per process, fetching it if needed.
 func (e *Env) cifar() (*cifar10.Dataset, error) {
 	e.once.Do(func() {
 		var path string
-		path, e.dataErr = cifar10.Ensure(context.Background(), cifar10.FetchConfig{DataDir: cifar10.DataDir(e.DataDir)}, e.Log)
+		if e.Offline {
+			path, e.dataErr = cifar10.Locate(cifar10.DataDir(e.DataDir))
+			if e.dataErr != nil {
+				e.dataErr = fmt.Errorf("%w (offline: not downloading)", e.dataErr)
+			}
+		} else {
+			path, e.dataErr = cifar10.Ensure(context.Background(), cifar10.FetchConfig{DataDir: cifar10.DataDir(e.DataDir)}, e.Log)
+		}
 		if e.dataErr == nil {
 			e.dataset, e.dataErr = cifar10.Load(path)
 		}
 	})
 	return e.dataset, e.dataErr
+}
+
+// dataReady opens the run's dataset (once per process), so that a missing
+// or broken dataset stops `repro run` with its reason instead of failing
+// every run.
+func (e *Env) dataReady(j *job) error {
+	switch j.cfg.Dataset {
+	case "cifar10":
+		_, err := e.cifar()
+		return err
+	case "imagenet":
+		_, err := e.imagenetDataset()
+		return err
+	}
+	return nil
 }
 
 // RunOptions selects what `repro run` does.
@@ -149,6 +183,9 @@ func (e *Env) RunSpecs(ctx context.Context, ids []string, opts RunOptions) (Summ
 			sum.Skipped++
 			continue
 		}
+		if err := e.dataReady(j); err != nil {
+			return sum, err // no run of this dataset can train: stop with the reason
+		}
 		err = e.train(ctx, j)
 		switch {
 		case err == nil:
@@ -160,7 +197,7 @@ func (e *Env) RunSpecs(ctx context.Context, ids []string, opts RunOptions) (Summ
 			e.logf("%s: done", j.label)
 		case errors.Is(err, errStopped):
 			sum.Stopped++
-			e.logf("%s: stopped; `repro run` again resumes it from its last checkpoint", j.label)
+			e.logf("%s: %v: `repro run` again resumes it from there", j.label, err)
 		case errors.Is(err, errDiverged):
 			sum.Diverged++
 			e.DB.MarkFinished(j.id, results.StatusDiverged, err.Error())

@@ -94,7 +94,10 @@ func TestResumeIsExact(t *testing.T) {
 		t.Fatalf("resumed run: %+v %v", sum, err)
 	}
 	got, id := allMetrics(t, part.DB)
-	if len(got) != len(want) || len(want) != 3*5 { // 3 evaluations (4, 8, 12) x 5 metrics
+	// 3 evaluations (4, 8, 12) x 7 metrics: train loss, error, lr; test
+	// loss, error; val (the 5k held out by the recipe's 45k/5k split) loss,
+	// error.
+	if len(got) != len(want) || len(want) != 3*7 {
 		t.Fatalf("%d metrics resumed, %d uninterrupted", len(got), len(want))
 	}
 	for i := range want {
@@ -102,6 +105,10 @@ func TestResumeIsExact(t *testing.T) {
 		if g.Iteration != w.Iteration || g.Split != w.Split || g.Name != w.Name || g.Value != w.Value {
 			t.Errorf("metric %d: resumed %s/%s@%d = %v, uninterrupted %v", i, g.Split, g.Name, g.Iteration, g.Value, w.Value)
 		}
+	}
+	// The held-out 5k (eval subset: 100 of them) are evaluated each time.
+	if vals, err := part.DB.Metrics(id, results.MetricFilter{Split: results.SplitVal, Name: results.MetricError}); err != nil || len(vals) != 3 {
+		t.Errorf("val/error: %d values (want one per evaluation, 3), %v", len(vals), err)
 	}
 	events, _ := part.DB.Events(id)
 	resumed := false

@@ -53,10 +53,12 @@ type job struct {
 	label string // "table6/resnet-20 seed 1"
 }
 
-// cifarData holds the splits a CIFAR-10 run trains and evaluates on.
+// cifarData holds the splits a CIFAR-10 run trains and evaluates on: val
+// is the 5,000 held-out training images of the 45k/5k split (nil with
+// "50k"); the evaluation subset applies to it as to eval.
 type cifarData struct {
-	train, eval *cifar10.Split
-	mean        []float32
+	train, eval, val *cifar10.Split
+	mean             []float32
 }
 
 func (e *Env) cifarSplits(t *experiments.Training, ev *experiments.Eval) (*cifarData, error) {
@@ -65,9 +67,10 @@ func (e *Env) cifarSplits(t *experiments.Training, ev *experiments.Eval) (*cifar
 		return nil, err
 	}
 	train := ds.Train
+	var val *cifar10.Split
 	switch t.Split {
 	case "45k/5k":
-		train, _ = ds.TrainVal()
+		train, val = ds.TrainVal()
 	case "50k", "":
 	default:
 		return nil, fmt.Errorf("unknown CIFAR-10 split %q", t.Split)
@@ -89,7 +92,12 @@ func (e *Env) cifarSplits(t *experiments.Training, ev *experiments.Eval) (*cifar
 			return nil, err
 		}
 	}
-	return &cifarData{train: train, eval: eval, mean: cifar10.MeanImage(train)}, nil
+	if val != nil && ev.Subset > 0 && ev.Subset < val.Len() {
+		if val, err = val.Subset(ev.Subset); err != nil {
+			return nil, err
+		}
+	}
+	return &cifarData{train: train, eval: eval, val: val, mean: cifar10.MeanImage(train)}, nil
 }
 
 // schedule builds the run's learning-rate schedule from the recipe.
@@ -112,14 +120,12 @@ func schedule(t *experiments.Training) *optim.Schedule {
 // train runs (or resumes) one job to completion.
 func (e *Env) train(ctx context.Context, j *job) error {
 	t, ev := j.cfg.Training, j.cfg.Eval
-	if j.cfg.Dataset != "cifar10" {
-		return fmt.Errorf("%s: training on %s is not supported by the runner yet (quick scale runs ImageNet specs as CIFAR-10 proxies)", j.label, j.cfg.Dataset)
-	}
-	data, err := e.cifarSplits(t, ev)
+	seed := seedFor(j.id)
+	src, err := e.newSource(ctx, j, seed)
 	if err != nil {
 		return err
 	}
-	seed := seedFor(j.id)
+	defer src.close()
 	nctx := nn.NewContext[float32](e.Backend)
 	net, err := models.Build(nctx, j.def, t.Batch)
 	if err != nil {
@@ -148,14 +154,10 @@ func (e *Env) train(ctx context.Context, j *job) error {
 		return err
 	}
 
-	loader, err := cifar10.NewTrainLoader(data.train, cifar10.LoaderConfig{Batch: t.Batch, Seed: seed,
-		Augment: t.Augment.PadCrop > 0 || t.Augment.Flip, Mean: data.mean})
-	if err != nil {
+	if err := src.start(st.Iteration); err != nil {
 		return err
 	}
-	defer loader.Close()
-	loader.Start(st.Iteration)
-	perEpoch := float64(loader.BatchesPerEpoch())
+	perEpoch := src.epochLen()
 	interval := ev.Interval
 	if interval <= 0 || interval > t.Iterations {
 		interval = t.Iterations
@@ -165,18 +167,18 @@ func (e *Env) train(ctx context.Context, j *job) error {
 	var sumErr, seen int
 	began := time.Now().Add(-time.Duration(st.Wall * float64(time.Second)))
 	intervalStart := time.Now()
+	live, lastShown, every := e.live(), time.Now(), e.liveInterval()
 	for it := st.Iteration; it < t.Iterations; it++ {
-		if err := ctx.Err(); err != nil {
-			return errStopped
+		if err := ctx.Err(); err != nil || (e.StopAt > 0 && it == e.StopAt) {
+			return fmt.Errorf("%w at iteration %d; its last checkpoint is at iteration %d", errStopped, it, st.Iteration)
 		}
-		if e.StopAt > 0 && it == e.StopAt {
-			return errStopped
+		x, labels, err := src.next()
+		if err != nil {
+			return err
 		}
-		b := loader.Next()
 		lr := st.Schedule.LR(it)
-		net.Forward(b.X.Data, true)
-		loss, errs := net.Loss(b.Labels)
-		loader.Release(b)
+		net.Forward(x, true)
+		loss, errs := net.Loss(labels)
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
 			e.event(j.id, it, results.EventDiverged, fmt.Sprintf("loss %v at iteration %d (lr %g)", loss, it, lr))
 			e.DB.SetProgress(j.id, int64(it))
@@ -187,6 +189,13 @@ func (e *Env) train(ctx context.Context, j *job) error {
 		sumLoss += loss
 		sumErr += errs
 		seen += t.Batch
+		if live {
+			if now := time.Now(); now.Sub(lastShown) >= every && (it+1)%interval != 0 && it+1 != t.Iterations {
+				e.liveLine(j, it+1, t.Iterations, sumLoss/float64(seen/t.Batch), 100*float64(sumErr)/float64(seen), lr,
+					float64(seen)/now.Sub(intervalStart).Seconds())
+				lastShown = now
+			}
+		}
 		if window > 0 && st.Schedule.WarmupActive {
 			st.Window = append(st.Window, float64(errs)/float64(t.Batch))
 			if len(st.Window) > window {
@@ -206,22 +215,26 @@ func (e *Env) train(ctx context.Context, j *job) error {
 		// Evaluation boundary: log, evaluate, checkpoint.
 		wall := time.Since(began).Seconds()
 		epoch := float64(done) / perEpoch
-		testLoss, testErr := evaluate(net, data, evalX, nil)
+		evs, watched, shown, shownName, err := src.evaluate(net, evalX)
+		if err != nil {
+			return err
+		}
 		ms := []results.Metric{
 			{RunID: j.id, Iteration: int64(done), Epoch: epoch, Split: results.SplitTrain, Name: results.MetricLoss, Value: sumLoss / float64(seen/t.Batch), WallSeconds: wall},
 			{RunID: j.id, Iteration: int64(done), Epoch: epoch, Split: results.SplitTrain, Name: results.MetricError, Value: 100 * float64(sumErr) / float64(seen), WallSeconds: wall},
-			{RunID: j.id, Iteration: int64(done), Epoch: epoch, Split: results.SplitTest, Name: results.MetricLoss, Value: testLoss, WallSeconds: wall},
-			{RunID: j.id, Iteration: int64(done), Epoch: epoch, Split: results.SplitTest, Name: results.MetricError, Value: testErr, WallSeconds: wall},
-			{RunID: j.id, Iteration: int64(done), Epoch: epoch, Split: results.SplitTrain, Name: "lr", Value: lr, WallSeconds: wall},
 		}
+		for _, m := range evs {
+			ms = append(ms, results.Metric{RunID: j.id, Iteration: int64(done), Epoch: epoch, Split: m.split, Name: m.name, Value: m.value, WallSeconds: wall})
+		}
+		ms = append(ms, results.Metric{RunID: j.id, Iteration: int64(done), Epoch: epoch, Split: results.SplitTrain, Name: "lr", Value: lr, WallSeconds: wall})
 		if err := e.DB.AddMetrics(ms); err != nil {
 			return err
 		}
-		if msg := st.Schedule.ObserveValError(done, testErr/100); msg != "" {
+		if msg := st.Schedule.ObserveValError(done, watched/100); msg != "" {
 			e.event(j.id, done, results.EventLRChange, msg)
 		}
 		rate := float64(seen) / time.Since(intervalStart).Seconds()
-		e.progress(j, done, t.Iterations, sumLoss/float64(seen/t.Batch), 100*float64(sumErr)/float64(seen), testErr, lr, rate)
+		e.progress(j, done, t.Iterations, sumLoss/float64(seen/t.Batch), 100*float64(sumErr)/float64(seen), shown, shownName, lr, rate)
 		sumLoss, sumErr, seen = 0, 0, 0
 		st.Iteration, st.Wall = done, wall
 		if err := e.checkpoint(j, net, opt, st); err != nil {
@@ -232,9 +245,28 @@ func (e *Env) train(ctx context.Context, j *job) error {
 		}
 		intervalStart = time.Now()
 	}
+	// The recipe's final views (recorded at the last iteration; a run
+	// interrupted here redoes them on resume).
+	fms, err := src.final(net, j)
+	if err != nil {
+		return err
+	}
+	if len(fms) > 0 {
+		wall := st.Wall
+		ms := make([]results.Metric, len(fms))
+		for i, m := range fms {
+			ms[i] = results.Metric{RunID: j.id, Iteration: int64(t.Iterations), Epoch: float64(t.Iterations) / perEpoch, Split: m.split, Name: m.name, Value: m.value, WallSeconds: wall}
+		}
+		if err := e.DB.AddMetrics(ms); err != nil {
+			return err
+		}
+	}
 	// Fig. 7: standard deviation of each 3x3 layer's response over the
 	// evaluation set, in inference mode.
-	rs := responses(net, nctx, data, evalX, j.id)
+	rs, err := responses(net, nctx, src, evalX, j.id)
+	if err != nil {
+		return err
+	}
 	return e.DB.ReplaceResponses(j.id, rs)
 }
 
@@ -246,14 +278,15 @@ func mean(xs []float64) float64 {
 	return s / float64(len(xs))
 }
 
-// evaluate runs the network in inference mode over the evaluation split
+// evaluate runs the network in inference mode over a CIFAR-10 split
 // (single view, the original image, Sec. 4.2) and returns the mean loss and
 // the top-1 error in percent. A last partial batch is padded with zeros
 // (inference-mode BN treats images independently) and only its real rows
-// count. probe, if set, is installed for the pass.
-func evaluate(net *nn.Network[float32], data *cifarData, x []float32, probe func(n int)) (loss, errPct float64) {
+// count. probe, if set, is called with the number of real rows before each
+// batch.
+func evaluate(net *nn.Network[float32], split *cifar10.Split, mean []float32, x []float32, probe func(n int)) (loss, errPct float64) {
 	batch := net.Batch()
-	el, err := cifar10.NewEvalLoader(data.eval, cifar10.EvalConfig{Batch: batch, Mean: data.mean})
+	el, err := cifar10.NewEvalLoader(split, cifar10.EvalConfig{Batch: batch, Mean: mean})
 	if err != nil {
 		panic(err) // the split and mean were validated when the run started
 	}
@@ -311,7 +344,7 @@ func lossOfRows(logits []float32, labels []int, n, classes int) (float64, int) {
 // responses measures Fig. 7: for every 3x3 conv, the standard deviation of
 // its BN output (before ReLU and addition) over all units and images of the
 // evaluation set.
-func responses(net *nn.Network[float32], nctx *nn.Context[float32], data *cifarData, x []float32, runID string) []results.Response {
+func responses(net *nn.Network[float32], nctx *nn.Context[float32], src source, x []float32, runID string) ([]results.Response, error) {
 	type acc struct{ sum, sq, n float64 }
 	accs := map[string]*acc{}
 	var order []string
@@ -330,13 +363,16 @@ func responses(net *nn.Network[float32], nctx *nn.Context[float32], data *cifarD
 		}
 		a.n += float64(rows * per)
 	}
-	evaluate(net, data, x, func(n int) { rows = n })
+	err := src.probePass(net, x, func(n int) { rows = n })
 	nctx.Probe = nil
+	if err != nil {
+		return nil, err
+	}
 	out := make([]results.Response, len(order))
 	for i, name := range order {
 		a := accs[name]
 		m := a.sum / a.n
 		out[i] = results.Response{RunID: runID, LayerIndex: i, LayerName: name, Std: math.Sqrt(math.Max(0, a.sq/a.n-m*m))}
 	}
-	return out
+	return out, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/signal"
@@ -28,6 +27,8 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "db", Value: results.DefaultPath, Usage: "results database"},
 			&cli.StringFlag{Name: "data", Usage: "data directory (default $REPRO_DATA, else ./data)"},
 			&cli.StringFlag{Name: "checkpoints", Usage: "checkpoint directory (default: checkpoints/ beside the database)"},
+			&cli.StringFlag{Name: "imagenet", Usage: "ILSVRC-2012 folder (train/<wnid>/, val/); default: imagenet/ in the data directory. When present, quick and paper scale train ImageNet specs on it"},
+			&cli.BoolFlag{Name: "offline", EnvVars: []string{"REPRO_OFFLINE"}, Usage: "never download data; a missing dataset is an error"},
 			threadsFlag,
 			backendFlag,
 		},
@@ -55,17 +56,26 @@ func runCommand() *cli.Command {
 			}
 			host, _ := os.Hostname()
 			env := &reproduce.Env{DB: db, Backend: be, DataDir: c.String("data"), CheckpointDir: ckdir, Fresh: c.Bool("fresh"),
-				Log: c.App.ErrWriter, Host: host, CodeVersion: codeVersion()}
+				Log: c.App.ErrWriter, Host: host, CodeVersion: codeVersion(), ImageNetDir: c.String("imagenet"), Offline: c.Bool("offline")}
+			if dir := c.String("imagenet"); dir != "" && !env.HasImageNet() {
+				return badInput("run: --imagenet %s: not a directory", dir)
+			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			go func() {
+				// After the first Ctrl-C the runs stop at their next
+				// iteration; a second one ends the process at once.
+				<-ctx.Done()
+				stop()
+			}()
 			sum, err := env.RunSpecs(ctx, c.Args().Slice(), reproduce.RunOptions{
-				Resolve: experiments.Options{Scale: scale, Seeds: c.Int("seeds")}, Only: c.StringSlice("only")})
+				Resolve: experiments.Options{Scale: scale, Seeds: c.Int("seeds"), ImageNet: env.HasImageNet()}, Only: c.StringSlice("only")})
 			fmt.Fprintf(c.App.Writer, "trained %d, skipped %d (done), diverged %d, failed %d, stopped %d\n", sum.Trained, sum.Skipped, sum.Diverged, sum.Failed, sum.Stopped)
 			if err != nil && sum.Trained+sum.Skipped+sum.Diverged+sum.Failed == 0 && ctx.Err() == nil {
 				return asInput(err) // nothing ran: a bad spec, run name or data path
 			}
 			if err == nil && ctx.Err() != nil {
-				return context.Canceled
+				return fmt.Errorf("interrupted: %d run(s) stopped at their last checkpoint; the same command resumes them", sum.Stopped)
 			}
 			return err
 		},
