@@ -70,7 +70,11 @@ func (g *generator) writeAnalytic(b *strings.Builder, d *specData) {
 		if sc == "" {
 			sc = "none"
 		}
-		rows = append(rows, []string{r.RR.Name, sc, millions(float64(r.Layout.Params)), giga(macs), fmtPaperFlops(r.RR.Paper), delta, ratio})
+		pf := "n/a"
+		if p, ok := r.RR.Paper["flops"]; ok {
+			pf = giga(p)
+		}
+		rows = append(rows, []string{r.RR.Name, sc, millions(float64(r.Layout.Params)), giga(macs), pf, delta, ratio})
 	}
 	b.WriteString(mdTable([]string{"network", "shortcut", "params", "our multiply-adds (10^9)", "paper FLOPs (10^9)", "Δ (10^9)", "ours / paper"}, rows))
 	fmt.Fprintf(b, "\nCounted: %s (`models.Counter`), at 224x224 input and 1000 classes. Δ is ours minus the paper's.\n\n", models.Counter)

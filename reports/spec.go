@@ -112,7 +112,7 @@ func (g *generator) writeScale(b *strings.Builder, d *specData) {
 		return
 	}
 	recipe := experiments.Recipes[d.Runs[0].RR.Config.Training.Recipe]
-	fmt.Fprintf(b, "Training at this scale (the paper's recipe `%s`: %d iterations of batch %d):\n\n", recipe.Name, recipe.Iterations, recipe.Batch)
+	fmt.Fprintf(b, "Training at this scale (the recipe `%s` in full: %d iterations of batch %d):\n\n", recipe.Name, recipe.Iterations, recipe.Batch)
 	for _, t := range order {
 		fmt.Fprintf(b, "- %s: %s\n", strings.Join(names[t], ", "), t)
 	}
