@@ -101,8 +101,12 @@ func Plan(ids []string, opts RunOptions) ([]PlannedRun, error) {
 }
 
 // ShellQuote returns s as one single-quoted POSIX shell word: every byte
-// stands for itself inside '...', and a ' is written '\” (close, escaped
-// quote, reopen). It refuses strings with a newline, NUL or another control
+// stands for itself between single quotes, and a single quote inside s is
+// written as quote, backslash, quote, quote (close, escaped quote, reopen):
+//
+//	it's -> 'it'\''s'
+//
+// It refuses strings with a newline, NUL or another control
 // character: they have no business in a path or name and would make the
 // script unreadable.
 func ShellQuote(s string) (string, error) {
@@ -196,14 +200,22 @@ func (a *ArrayScript) Script() (string, error) {
 	if r.CPUsPerTask < 0 {
 		return "", fmt.Errorf("--cpus-per-task %d must be positive", r.CPUsPerTask)
 	}
+	// Generated values (name, array range, file pattern) are safe by
+	// construction; the user's are checked.
 	directives := [][2]string{
 		{"job-name", "repro-" + a.Name},
 		{"array", fmt.Sprintf("0-%d", len(a.RunIDs)-1)},
 		{"output", a.Name + "-%A_%a.out"},
 		{"open-mode", "append"},
-		{"partition", r.Partition},
-		{"time", r.Time},
-		{"mem", r.Mem},
+	}
+	for _, d := range [][2]string{{"partition", r.Partition}, {"time", r.Time}, {"mem", r.Mem}} {
+		if d[1] == "" {
+			continue
+		}
+		if !directiveValue.MatchString(d[1]) {
+			return "", fmt.Errorf("--%s %q: want letters, digits and . , : + @ / - only", d[0], d[1])
+		}
+		directives = append(directives, d)
 	}
 	if r.CPUsPerTask > 0 {
 		directives = append(directives, [2]string{"cpus-per-task", strconv.Itoa(r.CPUsPerTask)})
@@ -224,12 +236,6 @@ func (a *ArrayScript) Script() (string, error) {
 	fmt.Fprintf(b, "# `repro merge` folds the shards into the results database.\n")
 	fmt.Fprintf(b, "# Submit from this directory: sbatch --parsable %s.sbatch\n", a.Name)
 	for _, d := range directives {
-		if d[1] == "" {
-			continue
-		}
-		if !directiveValue.MatchString(d[1]) {
-			return "", fmt.Errorf("--%s %q: want letters, digits and . , : + @ / - only", d[0], d[1])
-		}
 		fmt.Fprintf(b, "#SBATCH --%s=%s\n", d[0], d[1])
 	}
 	fmt.Fprintf(b, "#SBATCH --requeue\n")
@@ -243,19 +249,19 @@ func (a *ArrayScript) Script() (string, error) {
 	fmt.Fprintf(b, "cd %s\n", q(a.WorkDir))
 	fmt.Fprintf(b, "mkdir -p \"$shards\"\n")
 	fmt.Fprintf(b, "echo \"task $task: run $run_id on $(hostname) (job ${SLURM_ARRAY_JOB_ID:-?}_$task, restart ${SLURM_RESTART_COUNT:-0})\"\n")
-	args := []string{q(a.Binary), "run"}
+	args := []string{q(a.Binary) + " run"}
 	for _, s := range a.Specs {
 		args = append(args, q(s))
 	}
-	args = append(args, "--scale", q(a.Scale))
+	args = append(args, "--scale "+q(a.Scale))
 	if a.Seeds > 0 {
-		args = append(args, "--seeds", strconv.Itoa(a.Seeds))
+		args = append(args, "--seeds "+strconv.Itoa(a.Seeds))
 	}
 	if a.DataDir != "" {
-		args = append(args, "--data", q(a.DataDir))
+		args = append(args, "--data "+q(a.DataDir))
 	}
 	if a.Resources.CPUsPerTask > 0 {
-		args = append(args, "--threads", strconv.Itoa(a.Resources.CPUsPerTask))
+		args = append(args, "--threads "+strconv.Itoa(a.Resources.CPUsPerTask))
 	}
 	args = append(args, `--run-id "$run_id"`, `--db "$shards/$run_id.db"`, `--checkpoints "$shards/$run_id.ckpt"`)
 	fmt.Fprintf(b, "exec %s\n", strings.Join(args, " \\\n\t"))
