@@ -127,6 +127,23 @@ type Resources struct {
 	Mem         string // --mem, e.g. "8G"
 }
 
+func (r Resources) directives() [][2]string {
+	return [][2]string{{"partition", r.Partition}, {"time", r.Time}, {"mem", r.Mem}}
+}
+
+// Validate checks that each resource can go into an #SBATCH line.
+func (r Resources) Validate() error {
+	if r.CPUsPerTask < 0 {
+		return fmt.Errorf("--cpus-per-task %d must be positive", r.CPUsPerTask)
+	}
+	for _, d := range r.directives() {
+		if d[1] != "" && !directiveValue.MatchString(d[1]) {
+			return fmt.Errorf("--%s %q: want letters, digits and . , : + @ / - only", d[0], d[1])
+		}
+	}
+	return nil
+}
+
 // directiveValue matches what may follow `#SBATCH --opt=`: sbatch splits
 // those lines itself (no shell), so only plain tokens are allowed.
 var directiveValue = regexp.MustCompile(`^[A-Za-z0-9_.,:+@/-]+$`)
@@ -197,25 +214,21 @@ func (a *ArrayScript) Script() (string, error) {
 		}
 	}
 	r := a.Resources
-	if r.CPUsPerTask < 0 {
-		return "", fmt.Errorf("--cpus-per-task %d must be positive", r.CPUsPerTask)
+	if err := r.Validate(); err != nil {
+		return "", err
 	}
 	// Generated values (name, array range, file pattern) are safe by
-	// construction; the user's are checked.
+	// construction.
 	directives := [][2]string{
 		{"job-name", "repro-" + a.Name},
 		{"array", fmt.Sprintf("0-%d", len(a.RunIDs)-1)},
 		{"output", a.Name + "-%A_%a.out"},
 		{"open-mode", "append"},
 	}
-	for _, d := range [][2]string{{"partition", r.Partition}, {"time", r.Time}, {"mem", r.Mem}} {
-		if d[1] == "" {
-			continue
+	for _, d := range r.directives() {
+		if d[1] != "" {
+			directives = append(directives, d)
 		}
-		if !directiveValue.MatchString(d[1]) {
-			return "", fmt.Errorf("--%s %q: want letters, digits and . , : + @ / - only", d[0], d[1])
-		}
-		directives = append(directives, d)
 	}
 	if r.CPUsPerTask > 0 {
 		directives = append(directives, [2]string{"cpus-per-task", strconv.Itoa(r.CPUsPerTask)})

@@ -72,16 +72,16 @@ func TestShellQuote(t *testing.T) {
 // takes one.
 func goldenScript(root string) *ArrayScript {
 	return &ArrayScript{
-		Name:     "20250102-030405-table6-smoke",
-		SlurmDir: filepath.Join(root, "results", "slurm"),
-		Binary:   filepath.Join(root, "bin", "repro"),
-		WorkDir:  root,
-		Specs:    []string{"table6", filepath.Join(root, "my spec.yaml")},
-		Scale:    experiments.ScaleSmoke,
-		Seeds:    2,
-		DataDir:  filepath.Join(root, "data"),
-		ShardDir: filepath.Join(root, "results", "shards"),
-		RunIDs:   []string{"0123456789abcdef", "fedcba9876543210", "00000000000000aa"},
+		Name:      "20250102-030405-table6-smoke",
+		SlurmDir:  filepath.Join(root, "results", "slurm"),
+		Binary:    filepath.Join(root, "bin", "repro"),
+		WorkDir:   root,
+		Specs:     []string{"table6", filepath.Join(root, "my spec.yaml")},
+		Scale:     experiments.ScaleSmoke,
+		Seeds:     2,
+		DataDir:   filepath.Join(root, "data"),
+		ShardDir:  filepath.Join(root, "results", "shards"),
+		RunIDs:    []string{"0123456789abcdef", "fedcba9876543210", "00000000000000aa"},
 		Resources: Resources{Partition: "gpu,cpu", Time: "2-00:00:00", CPUsPerTask: 8, Mem: "16G"},
 	}
 }

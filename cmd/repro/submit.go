@@ -62,6 +62,16 @@ func submitCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			runOpts := reproduce.RunOptions{Resolve: experiments.Options{Scale: scale, Seeds: c.Int("seeds")}, Only: c.StringSlice("only")}
+			res := reproduce.Resources{Partition: c.String("partition"), Time: c.String("time"),
+				CPUsPerTask: c.Int("cpus-per-task"), Mem: c.String("mem")}
+			if err := res.Validate(); err != nil {
+				return badInput("submit: %v", err)
+			}
+			// Bad specs and run names are found before the database is touched.
+			if _, err := reproduce.Plan(c.Args().Slice(), runOpts); err != nil {
+				return asInput(fmt.Errorf("submit: %w", err))
+			}
 			dbPath := c.String("db")
 			var db *results.DB
 			if c.Bool("dry-run") {
@@ -80,21 +90,15 @@ func submitCommand() *cli.Command {
 				defer db.Close()
 			}
 			sub, err := reproduce.Submit(c.Context, db, c.Args().Slice(), reproduce.SubmitOptions{
-				Run: reproduce.RunOptions{Resolve: experiments.Options{Scale: scale, Seeds: c.Int("seeds")}, Only: c.StringSlice("only")},
-				Resources: reproduce.Resources{Partition: c.String("partition"), Time: c.String("time"),
-					CPUsPerTask: c.Int("cpus-per-task"), Mem: c.String("mem")},
-				ResultsDir: filepath.Dir(dbPath), Binary: bin, DataDir: c.String("data"), DryRun: c.Bool("dry-run"),
-				Resubmit: c.Bool("resubmit"),
+				Run: runOpts, Resources: res, ResultsDir: filepath.Dir(dbPath), Binary: bin, DataDir: c.String("data"),
+				DryRun: c.Bool("dry-run"), Resubmit: c.Bool("resubmit"),
 			})
 			out := c.App.Writer
 			for _, s := range sub.Skipped {
 				fmt.Fprintf(out, "skip %s %s/%s seed %d: %s\n", s.Run.ID, s.Run.Spec, s.Run.Name, s.Run.Seed, s.Reason)
 			}
 			if err != nil {
-				if sub.Script == nil {
-					return asInput(err) // nothing written: a bad spec, run name or resource value
-				}
-				return err
+				return fmt.Errorf("submit: %w", err)
 			}
 			if sub.Script == nil {
 				fmt.Fprintf(out, "nothing to submit (%d run(s) skipped)\n", len(sub.Skipped))
