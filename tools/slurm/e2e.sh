@@ -117,7 +117,8 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$D/munge.sock
+# A requeued job waits cred_expire seconds (default 120) before it starts again.
+AuthInfo=socket=$D/munge.sock,cred_expire=10
 SlurmctldPort=$CTLD_PORT
 SlurmdPort=$D_PORT
 StateSaveLocation=$D/state
@@ -197,4 +198,46 @@ done_runs=$("$REPRO" runs --db "$DB" --status done | grep -c "${JOB_DONE}_" || t
 [ "$done_runs" = "$TASKS" ] || die "$done_runs of $TASKS runs done in $DB"
 "$REPRO" submit "$SPEC" --slurm --scale smoke --seeds "$SEEDS" --db "$DB" | grep -q '^nothing to submit' ||
 	die "a second submit found runs left to do"
+say "array done and merged after $((SECONDS - start)) s"
+
+# 4. Requeue: a task requeued after its first checkpoint resumes from it.
+# A run long enough to be caught mid-way: resnet-8 at width 0.25 for 160
+# iterations, checkpointed every 10.
+cat >"$D/requeue.yaml" <<EOF
+id: requeue
+artifact: Test
+title: requeue test
+kind: train
+source: tools/slurm/e2e.sh
+dataset: cifar10
+recipe: cifar-paper
+runs:
+  - {name: resnet-8, model: resnet-8}
+scales:
+  smoke: {iterations: 160, batch: 8, train_subset: 64, eval_subset: 16, eval_interval: 10, width: 0.25}
+EOF
+"$REPRO" submit "$D/requeue.yaml" --slurm --scale smoke --cpus-per-task 1 --time 10 --db "$DB" --data "$DATA" | tee "$D/submit2.out"
+JOB=$(sed -n 's/^submitted job array \([0-9]*\) .*/\1/p' "$D/submit2.out")
+RUN=$(sed -n 's/^task 0: \([0-9a-f]*\) .*/\1/p' "$D/submit2.out")
+[ -n "$JOB" ] && [ -n "$RUN" ] || die "repro submit printed no job or run id"
+deadline=$((SECONDS + TIMEOUT))
+until compgen -G "$D/results/shards/$RUN.ckpt/$RUN/ckpt-*.safetensors" >/dev/null; do
+	[ $SECONDS -lt $deadline ] || die "no checkpoint of run $RUN after $TIMEOUT s"
+	sleep 0.2
+done
+[ "$(squeue --noheader --jobs="${JOB}_0" --format=%T)" = RUNNING ] ||
+	die "task ${JOB}_0 finished before it could be requeued (make the requeue run longer)"
+scontrol requeue "${JOB}_0"
+say "requeued ${JOB}_0 after its first checkpoint"
+while [ "$(squeue --noheader --array --jobs="$JOB" --states=all --format=%T)" != COMPLETED ]; do
+	[ $SECONDS -lt $deadline ] || die "requeued job $JOB not finished after $TIMEOUT s"
+	sleep 1
+done
+JOB=
+grep -q 'restart 1)' "$D"/results/slurm/*-requeue-smoke-*_0.out || die "the task log shows no restart"
+"$REPRO" merge --db "$DB" >"$D/merge3.out" || { cat "$D/merge3.out"; die "merge after the requeue failed"; }
+"$REPRO" runs --db "$DB" --spec requeue --status done | grep -q "${RUN:0:12}" || die "the requeued run is not done"
+resumes=$("$REPRO" query --db "$DB" --format csv "SELECT count(*) FROM events WHERE run_id = '$RUN' AND kind = 'resume'" | tail -n 1)
+[ "$resumes" = 1 ] || die "the requeued run resumed $resumes times, want 1"
+say "the requeued task resumed from its checkpoint and finished"
 say "PASS: $TASKS array tasks of $SPEC done and merged in $((SECONDS - start)) s (from start, installation included)"
