@@ -59,3 +59,10 @@ $(REPRODUCE_TARGETS): reproduce-%: build
 
 reproduce: build
 	$(BIN) run $(SPECS) --scale $(SCALE) --db $(DB)
+
+# End-to-end Slurm test (issue 7): installs slurm-wlm and munge if missing,
+# runs a smoke-scale job array on a throwaway single-node cluster on
+# localhost, merges the shards and checks the results (tools/slurm/e2e.sh).
+.PHONY: test-slurm
+test-slurm: build
+	tools/slurm/e2e.sh $(BIN)

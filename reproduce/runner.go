@@ -115,6 +115,9 @@ func (e *Env) dataReady(j *job) error {
 type RunOptions struct {
 	Resolve experiments.Options
 	Only    []string // run names; empty = all
+	// RunIDs, when given, selects exact trainings by identity
+	// (experiments.Config.ID), e.g. one Slurm array task's run.
+	RunIDs []string
 }
 
 // Summary counts what a RunSpecs call did.
@@ -154,6 +157,9 @@ func (e *Env) RunSpecs(ctx context.Context, ids []string, opts RunOptions) (Summ
 				return sum, fmt.Errorf("%s: run %s: %w", spec.ID, rr.Name, err)
 			}
 			for i, seed := range rr.Seeds {
+				if len(opts.RunIDs) > 0 && !slices.Contains(opts.RunIDs, rr.IDs[i]) {
+					continue
+				}
 				jobs = append(jobs, &job{spec: spec.ID, run: rr, seed: seed, id: rr.IDs[i], cfg: rr.Config, def: def,
 					label: fmt.Sprintf("%s/%s seed %d", spec.ID, rr.Name, seed)})
 			}
@@ -166,6 +172,11 @@ func (e *Env) RunSpecs(ctx context.Context, ids []string, opts RunOptions) (Summ
 				}
 				return sum, fmt.Errorf("%s has no run %q (runs: %s)", spec.ID, name, strings.Join(names, ", "))
 			}
+		}
+	}
+	for _, id := range opts.RunIDs {
+		if !slices.ContainsFunc(jobs, func(j *job) bool { return j.id == id }) {
+			return sum, fmt.Errorf("no run with id %q in %s at scale %s", id, strings.Join(ids, ", "), opts.Resolve.Scale)
 		}
 	}
 	var failures []string

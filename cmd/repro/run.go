@@ -22,6 +22,7 @@ func runCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "scale", Value: experiments.ScaleQuick, Usage: "smoke, quick or paper"},
 			&cli.StringSliceFlag{Name: "only", Usage: "train only these runs (by name; repeatable)"},
+			&cli.StringSliceFlag{Name: "run-id", Usage: "train only the run with this `ID` (see `repro runs`; repeatable)"},
 			&cli.IntFlag{Name: "seeds", Usage: "seeds per run (default: the spec's)"},
 			&cli.BoolFlag{Name: "fresh", Usage: "retrain runs that are already done, discarding their results"},
 			&cli.StringFlag{Name: "db", Value: results.DefaultPath, Usage: "results database"},
@@ -69,7 +70,8 @@ func runCommand() *cli.Command {
 				stop()
 			}()
 			sum, err := env.RunSpecs(ctx, c.Args().Slice(), reproduce.RunOptions{
-				Resolve: experiments.Options{Scale: scale, Seeds: c.Int("seeds"), ImageNet: env.HasImageNet()}, Only: c.StringSlice("only")})
+				Resolve: experiments.Options{Scale: scale, Seeds: c.Int("seeds"), ImageNet: env.HasImageNet()}, Only: c.StringSlice("only"),
+				RunIDs: c.StringSlice("run-id")})
 			fmt.Fprintf(c.App.Writer, "trained %d, skipped %d (done), diverged %d, failed %d, stopped %d\n", sum.Trained, sum.Skipped, sum.Diverged, sum.Failed, sum.Stopped)
 			if err != nil && sum.Trained+sum.Skipped+sum.Diverged+sum.Failed == 0 && ctx.Err() == nil {
 				return asInput(err) // nothing ran: a bad spec, run name or data path

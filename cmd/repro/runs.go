@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/resnet-repro/resnet-repro/reproduce"
 	"github.com/resnet-repro/resnet-repro/results"
 	"github.com/urfave/cli/v2"
 )
@@ -59,7 +60,30 @@ func runsCommand() *cli.Command {
 				_, err := fmt.Fprintf(out, "no runs in %s\n", db.Path())
 				return err
 			}
-			return results.SummaryTable(ss).Write(out, results.FormatTable)
+			return withSlurmStates(c, results.SummaryTable(ss), ss).Write(out, results.FormatTable)
 		},
 	}
+}
+
+// withSlurmStates adds a "slurm" column with the Slurm state (squeue, else
+// sacct) of each run that has a job id, when the cluster still knows it.
+func withSlurmStates(c *cli.Context, t *results.Table, ss []results.RunSummary) *results.Table {
+	var jobs []string
+	for _, s := range ss {
+		if s.JobID != "" {
+			jobs = append(jobs, s.JobID)
+		}
+	}
+	if len(jobs) == 0 {
+		return t
+	}
+	states := reproduce.SlurmStates(c.Context, jobs)
+	if len(states) == 0 {
+		return t
+	}
+	t.Columns = append(t.Columns, "slurm")
+	for i, s := range ss {
+		t.Rows[i] = append(t.Rows[i], states[s.JobID]) // "" when unknown
+	}
+	return t
 }
