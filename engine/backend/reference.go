@@ -2,7 +2,6 @@ package backend
 
 import (
 	"fmt"
-	"math"
 	"runtime"
 	"sync"
 
@@ -65,7 +64,7 @@ func (referenceBackend[F]) FromAct(dst, src []F, s ActShape) {
 
 func (referenceBackend[F]) NewBatchNorm(c BNConfig) BatchNormOp[F] {
 	n := c.N * c.C * c.HW
-	return &refBN[F]{c: c, invstd: make([]F, c.C), tmp: make([]F, n)}
+	return &refBN[F]{c: c, invstd: make([]F, c.C), scale: make([]F, c.C), shift: make([]F, c.C), tmp: make([]F, n)}
 }
 
 func (referenceBackend[F]) NewMaxPool(p kernels.PoolParams) MaxPoolOp[F] { return refPool[F]{p: p} }
@@ -139,17 +138,24 @@ func checkLen(name string, got, want int) {
 	}
 }
 
-// refBN wraps the kernels' BN; invstd and tmp are planned once.
+// refBN wraps the kernels' BN; its buffers are planned once.
 type refBN[F tensor.Float] struct {
-	c      BNConfig
-	invstd []F
-	tmp    []F // fused ReLU: the ReLU-masked dy
+	c            BNConfig
+	invstd       []F
+	scale, shift []F // the affine map of the last ForwardTrain, as it computed it
+	tmp          []F // fused ReLU: the ReLU-masked dy
 }
 
 func (l *refBN[F]) Config() BNConfig { return l.c }
 
 func (l *refBN[F]) ForwardTrain(y, mean, variance, x, gamma, beta []F) {
 	kernels.BNForwardTrain(y, mean, variance, l.invstd, x, gamma, beta, l.c.BNParams)
+	// The same expressions as kernels.BNForwardTrain, so that Backward's
+	// recomputed output is bit-identical to this one.
+	for c := range l.scale {
+		l.scale[c] = gamma[c] * l.invstd[c]
+		l.shift[c] = beta[c] - mean[c]*l.scale[c]
+	}
 	if l.c.ReLU {
 		kernels.ReLUForward(y, y)
 	}
@@ -162,16 +168,29 @@ func (l *refBN[F]) ForwardInfer(y, x, gamma, beta, mean, variance []F) {
 	}
 }
 
-// Backward recomputes invstd from variance and, with a fused ReLU, the
-// ReLU's output BN(x) to mask dy (recompute instead of store, issue 3).
+// Backward follows this op's ForwardTrain (the layout contract's rule). With
+// a fused ReLU it recomputes the ReLU's input from x with exactly the
+// forward's arithmetic (recompute instead of store, issue 3): a mask
+// recomputed with other rounding (e.g. the inference formula) disagrees
+// with the forward on units within rounding of zero, and such a unit's
+// gradient is then wrong.
 func (l *refBN[F]) Backward(dx, dgamma, dbeta, dy, x, gamma, beta, mean, variance []F) {
-	for c, v := range variance {
-		l.invstd[c] = F(1 / math.Sqrt(float64(v)+l.c.Eps))
-	}
 	g := dy
 	if l.c.ReLU {
-		kernels.BNForwardInfer(l.tmp, x, gamma, beta, mean, variance, l.c.BNParams)
-		kernels.ReLUBackward(l.tmp, dy, l.tmp)
+		hw := l.c.HW
+		for n := 0; n < l.c.N; n++ {
+			for c := 0; c < l.c.C; c++ {
+				o := (n*l.c.C + c) * hw
+				scale, shift := l.scale[c], l.shift[c]
+				for i, v := range x[o : o+hw] {
+					if v*scale+shift > 0 {
+						l.tmp[o+i] = dy[o+i]
+					} else {
+						l.tmp[o+i] = 0
+					}
+				}
+			}
+		}
 		g = l.tmp
 	}
 	kernels.BNBackward(dx, dgamma, dbeta, g, x, gamma, mean, l.invstd, l.c.BNParams)

@@ -69,6 +69,10 @@ type Backend struct {
 	ctx     *C.rr_ctx
 	threads int
 
+	// algos chooses each conv's algorithms (DefaultAlgos unless set by
+	// NewWithAlgos).
+	algos func(kernels.ConvParams) [3]Algo
+
 	mu     sync.Mutex
 	closed bool
 	convs  []*Conv
@@ -89,8 +93,22 @@ func New(threads int) (*Backend, error) {
 	if ctx == nil {
 		return nil, fmt.Errorf("onednn: %s", C.GoString(&errbuf[0]))
 	}
-	return &Backend{ctx: ctx, threads: threads}, nil
+	return &Backend{ctx: ctx, threads: threads, algos: DefaultAlgos}, nil
 }
+
+// NewWithAlgos is New with a per-shape choice of convolution algorithms,
+// e.g. DirectAlgos to keep Winograd's extra rounding out of a comparison.
+func NewWithAlgos(threads int, algos func(kernels.ConvParams) [3]Algo) (*Backend, error) {
+	b, err := New(threads)
+	if err != nil {
+		return nil, err
+	}
+	b.algos = algos
+	return b, nil
+}
+
+// DirectAlgos chooses direct convolution in every direction.
+func DirectAlgos(kernels.ConvParams) [3]Algo { return [3]Algo{Direct, Direct, Direct} }
 
 func (b *Backend) Name() string { return "onednn" }
 func (b *Backend) Threads() int { return b.threads }
@@ -206,9 +224,9 @@ type Conv struct {
 }
 
 // NewConv plans p with the backend's activation layout (nChw16c in and out)
-// and DefaultAlgos(p).
+// and the backend's algorithm choice (DefaultAlgos(p) unless NewWithAlgos).
 func (b *Backend) NewConv(p kernels.ConvParams) backend.Conv {
-	c, err := b.NewConvWith(p, ConvOptions{Src: NChw16c, Dst: NChw16c, Algo: DefaultAlgos(p)})
+	c, err := b.NewConvWith(p, ConvOptions{Src: NChw16c, Dst: NChw16c, Algo: b.algos(p)})
 	if err != nil {
 		panic(err)
 	}
