@@ -52,13 +52,16 @@ test: build vet
 clean:
 	rm -rf bin
 
-# `make reproduce-<id>` trains (or resumes) one spec's runs; `make reproduce`
-# does every spec. Finished runs are never trained twice.
+# `make reproduce-<id>` trains (or resumes) one spec's runs, then writes its
+# report into reports/; `make reproduce` does every spec. Finished runs are
+# never trained twice.
 $(REPRODUCE_TARGETS): reproduce-%: build
 	$(BIN) run $* --scale $(SCALE) --db $(DB)
+	$(BIN) report $* --scale $(SCALE) --db $(DB) --out reports
 
 reproduce: build
 	$(BIN) run $(SPECS) --scale $(SCALE) --db $(DB)
+	$(BIN) report --scale $(SCALE) --db $(DB) --out reports
 
 # End-to-end Slurm test (issue 7): installs slurm-wlm and munge if missing,
 # runs a smoke-scale job array on a throwaway single-node cluster on
@@ -66,3 +69,8 @@ reproduce: build
 .PHONY: test-slurm
 test-slurm: build
 	tools/slurm/e2e.sh $(BIN)
+
+# Our engine and PyTorch side by side (issue 3); writes bench/RESULTS.md.
+# Run on a quiet machine: both programs are timed in interleaved rounds.
+bench: build deps-bench
+	$(GO) run ./tools/benchcompare -repro $(BIN) -out bench/RESULTS.md

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/resnet-repro/resnet-repro/engine/nn"
+	"github.com/resnet-repro/resnet-repro/engine/optim"
 	"github.com/resnet-repro/resnet-repro/models"
 	"github.com/urfave/cli/v2"
 )
@@ -19,7 +20,7 @@ func benchCommand() *cli.Command {
 		Usage: "time training or inference steps of a model (images/s, GFLOP/s, peak RSS); `bench data` times the input pipelines",
 		Flags: append(append([]cli.Flag{&cli.StringFlag{Name: "model", Usage: "network, e.g. resnet-20, resnet-50 (required unless `bench data`)"}}, modelFlags(false, true)...),
 			&cli.IntFlag{Name: "batch", Value: 128, Usage: "images per step"},
-			&cli.StringFlag{Name: "mode", Value: "train", Usage: "train (forward, backward, SGD step) or infer (forward, BN running statistics)"},
+			&cli.StringFlag{Name: "mode", Value: "train", Usage: "train (forward, loss, backward, SGD step) or infer (forward with BN running statistics)"},
 			&cli.IntFlag{Name: "iters", Value: 10, Usage: "timed steps (after 2 warm-up steps)"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per measurement"},
 			threadsFlag, backendFlag),
@@ -86,11 +87,13 @@ func benchAction(c *cli.Context) error {
 	for i := range labels {
 		labels[i] = rng.IntN(d.Classes)
 	}
+	opt := optim.NewSGD(net.Params(), 0.9, 1e-4)
 	step := func() {
 		net.Forward(x, mode == "train")
 		if mode == "train" {
 			net.Loss(labels)
 			net.Backward()
+			opt.Step(0.01)
 		}
 	}
 	for i := 0; i < 2; i++ {
