@@ -200,7 +200,7 @@ func (l *refBN[F]) Backward(dx, dgamma, dbeta, dy, x, gamma, beta, mean, varianc
 type refPool[F tensor.Float] struct{ p kernels.PoolParams }
 
 func (l refPool[F]) Params() kernels.PoolParams { return l.p }
-func (l refPool[F]) Forward(y, x []F)     { kernels.MaxPoolForward(y, x, l.p) }
+func (l refPool[F]) Forward(y, x []F)           { kernels.MaxPoolForward(y, x, l.p) }
 func (l refPool[F]) Backward(dx, dy, x []F) {
 	kernels.MaxPoolBackward(dx, dy, x, l.p)
 }
@@ -286,9 +286,9 @@ func (c *refConv[F]) BackwardWeights(dw, dy, x []F) {
 
 type refLinear[F tensor.Float] struct{ p kernels.LinearParams }
 
-func (l *refLinear[F]) Params() kernels.LinearParams     { return l.p }
-func (l *refLinear[F]) Forward(y, x, w, b []F)     { kernels.LinearForward(y, x, w, b, l.p) }
-func (l *refLinear[F]) BackwardData(dx, dy, w []F) { kernels.LinearBackwardData(dx, dy, w, l.p) }
+func (l *refLinear[F]) Params() kernels.LinearParams { return l.p }
+func (l *refLinear[F]) Forward(y, x, w, b []F)       { kernels.LinearForward(y, x, w, b, l.p) }
+func (l *refLinear[F]) BackwardData(dx, dy, w []F)   { kernels.LinearBackwardData(dx, dy, w, l.p) }
 func (l *refLinear[F]) BackwardWeights(dw, db, dy, x []F) {
 	kernels.LinearBackwardWeights(dw, db, dy, x, l.p)
 }
