@@ -175,7 +175,7 @@ func TestSubmitRunMerge(t *testing.T) {
 	status := map[string]results.Status{}
 	for i, r := range first.Runs {
 		status[r.ID] = r.Status
-		if r.Status == results.StatusDone && len(first.Metrics[i]) != 2*5 { // evaluations at 2 and 4 x 5 metrics
+		if r.Status == results.StatusDone && len(first.Metrics[i]) != 2*7 { // evaluations at 2 and 4 x 7 metrics (train, test and val loss and error; lr)
 			t.Errorf("run %s: %d metrics", r.ID, len(first.Metrics[i]))
 		}
 		if want := "77_" + strconv.Itoa(strings.Index(string(list), r.ID)/17); r.JobID != want { // 16 hex digits + newline per line
