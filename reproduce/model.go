@@ -1,40 +1,14 @@
 package reproduce
 
 import (
-	"fmt"
-
 	"github.com/resnet-repro/resnet-repro/experiments"
 	"github.com/resnet-repro/resnet-repro/models"
 )
 
 // ModelConfig maps a spec's resolved run configuration onto the model
-// zoo's: the layout (architecture family), the stem (a CIFAR-10 proxy of an
-// ImageNet net keeps Table 1's stages and takes the 3x3 CIFAR stem), the
-// shortcut option, width, classes and input size.
+// zoo's (models.ForRun).
 func ModelConfig(c experiments.Config) (models.Config, error) {
-	mc := models.Config{Model: c.Model, Shortcut: c.Shortcut, Width: c.Width, Classes: c.Classes, Input: c.Input}
-	switch c.Layout {
-	case "cifar10":
-		mc.Family = models.CIFAR
-	case "imagenet":
-		mc.Family = models.ImageNet
-	default:
-		return mc, fmt.Errorf("run %s: unknown layout %q", c.Model, c.Layout)
-	}
-	if len(c.Model) > 4 && c.Model[:4] == "vgg-" {
-		mc.Family = models.VGG
-	}
-	switch c.Stem {
-	case "", "imagenet":
-		if mc.Family == models.CIFAR && c.Stem == "imagenet" {
-			return mc, fmt.Errorf("run %s: a CIFAR layout has no ImageNet stem", c.Model)
-		}
-	case "cifar":
-		mc.CIFARStem = mc.Family == models.ImageNet
-	default:
-		return mc, fmt.Errorf("run %s: unknown stem %q", c.Model, c.Stem)
-	}
-	return mc, nil
+	return models.ForRun(c.Model, c.Layout, c.Stem, c.Shortcut, c.Width, c.Classes, c.Input)
 }
 
 // DefineRun resolves a run's network definition.

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -133,51 +132,18 @@ func (e *Env) RunSpecs(ctx context.Context, ids []string, opts RunOptions) (Summ
 	if e.Keep <= 0 {
 		e.Keep = 3
 	}
-	var jobs []*job
-	for _, id := range ids {
-		spec, err := experiments.Lookup(id, ValidateModel)
-		if err != nil {
-			return sum, err
-		}
-		res, err := spec.Resolve(opts.Resolve)
-		if err != nil {
-			return sum, err
-		}
-		matched := map[string]bool{}
-		for _, rr := range res.Runs {
-			if len(opts.Only) > 0 && !slices.Contains(opts.Only, rr.Name) {
-				continue
-			}
-			matched[rr.Name] = true
-			if rr.Config.Training == nil {
-				continue // analytic or diagram: nothing to train
-			}
-			def, err := DefineRun(rr.Config)
-			if err != nil {
-				return sum, fmt.Errorf("%s: run %s: %w", spec.ID, rr.Name, err)
-			}
-			for i, seed := range rr.Seeds {
-				if len(opts.RunIDs) > 0 && !slices.Contains(opts.RunIDs, rr.IDs[i]) {
-					continue
-				}
-				jobs = append(jobs, &job{spec: spec.ID, run: rr, seed: seed, id: rr.IDs[i], cfg: rr.Config, def: def,
-					label: fmt.Sprintf("%s/%s seed %d", spec.ID, rr.Name, seed)})
-			}
-		}
-		for _, name := range opts.Only {
-			if !matched[name] && len(ids) == 1 {
-				var names []string
-				for _, rr := range res.Runs {
-					names = append(names, rr.Name)
-				}
-				return sum, fmt.Errorf("%s has no run %q (runs: %s)", spec.ID, name, strings.Join(names, ", "))
-			}
-		}
+	planned, err := Plan(ids, opts)
+	if err != nil {
+		return sum, err
 	}
-	for _, id := range opts.RunIDs {
-		if !slices.ContainsFunc(jobs, func(j *job) bool { return j.id == id }) {
-			return sum, fmt.Errorf("no run with id %q in %s at scale %s", id, strings.Join(ids, ", "), opts.Resolve.Scale)
+	jobs := make([]*job, 0, len(planned))
+	for _, p := range planned {
+		def, err := DefineRun(p.Config) // Plan checked that it defines
+		if err != nil {
+			return sum, err
 		}
+		jobs = append(jobs, &job{spec: p.Spec, name: p.Name, seed: p.Seed, id: p.ID, cfg: p.Config, def: def,
+			label: fmt.Sprintf("%s/%s seed %d", p.Spec, p.Name, p.Seed)})
 	}
 	var failures []string
 	for _, j := range jobs {
@@ -246,7 +212,7 @@ func (e *Env) prepare(j *job, scale string) (results.Status, error) {
 	} else if !errors.Is(err, results.ErrNotFound) {
 		return "", err
 	}
-	r, err := e.DB.UpsertRun(results.Run{ID: j.id, Spec: j.spec, Name: j.run.Name, ConfigJSON: string(cfgJSON), Scale: scale,
+	r, err := e.DB.UpsertRun(results.Run{ID: j.id, Spec: j.spec, Name: j.name, ConfigJSON: string(cfgJSON), Scale: scale,
 		Seed: int64(j.seed), Status: results.StatusPending, Iterations: int64(j.cfg.Training.Iterations)})
 	if err != nil {
 		return "", err

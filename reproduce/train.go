@@ -45,7 +45,7 @@ type trainerState struct {
 // job is one run x seed being trained.
 type job struct {
 	spec  string
-	run   experiments.ResolvedRun
+	name  string // the run's name within the spec
 	seed  int
 	id    string
 	cfg   experiments.Config
