@@ -122,6 +122,11 @@ type Ops[F tensor.Float] interface {
 	ReLUBackward(dx, dy, y []F)
 	Add(y, a, b []F)
 	AddReLU(y, a, b []F)
+	// AddReLUBackward: dx = a + b where y > 0, else 0 -- a residual block's
+	// input gradient (branch plus shortcut) with the ReLU that produced its
+	// input y applied, in one pass (it saves the previous block a separate
+	// ReLUBackward). dx may alias a or b.
+	AddReLUBackward(dx, a, b, y []F)
 
 	// GlobalAvgPoolForward: y[n,c] = mean over (h,w) of x[n,c,h,w]; x is an
 	// activation of shape s, y is plain (N, C). Backward overwrites dx with

@@ -260,6 +260,8 @@ func TestConformanceElementwise(t *testing.T) {
 	kernels.Add(sum, a, c)
 	kernels.ReLUForward(sumRelu, sum)
 	kernels.ReLUBackward(drelu, dy, relu)
+	maskedSum := make([]float32, s.Size())
+	kernels.ReLUBackward(maskedSum, sum, relu)
 	for _, b := range bs {
 		aa, ca, dya := toAct(b, a, s), toAct(b, c, s), toAct(b, dy, s)
 		y := nanSlice(b.ActLen(s))
@@ -272,6 +274,8 @@ func TestConformanceElementwise(t *testing.T) {
 		check(t, b.Name()+" add", fromAct(t, b, "add", y, s), sum)
 		b.AddReLU(y, aa, ca)
 		check(t, b.Name()+" add relu", fromAct(t, b, "add relu", y, s), sumRelu)
+		b.AddReLUBackward(y, aa, ca, ra) // (a + c) masked where relu(a) > 0
+		check(t, b.Name()+" add relu backward", fromAct(t, b, "add relu backward", y, s), maskedSum)
 	}
 }
 

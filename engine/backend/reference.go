@@ -72,6 +72,19 @@ func (referenceBackend[F]) NewMaxPool(p kernels.PoolParams) MaxPoolOp[F] { retur
 func (referenceBackend[F]) ReLUForward(y, x []F)       { kernels.ReLUForward(y, x) }
 func (referenceBackend[F]) ReLUBackward(dx, dy, y []F) { kernels.ReLUBackward(dx, dy, y) }
 func (referenceBackend[F]) Add(y, a, b []F)            { kernels.Add(y, a, b) }
+func (referenceBackend[F]) AddReLUBackward(dx, a, b, y []F) {
+	checkLen("a", len(a), len(dx))
+	checkLen("b", len(b), len(dx))
+	checkLen("y", len(y), len(dx))
+	for i, v := range y {
+		if v > 0 {
+			dx[i] = a[i] + b[i]
+		} else {
+			dx[i] = 0
+		}
+	}
+}
+
 func (referenceBackend[F]) AddReLU(y, a, b []F) {
 	kernels.Add(y, a, b)
 	kernels.ReLUForward(y, y)

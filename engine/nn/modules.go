@@ -88,6 +88,13 @@ type Residual[F tensor.Float] struct {
 	slotDC   *Slot[F] // gradient w.r.t. a conv output
 	slotDA   *Slot[F] // gradient w.r.t. a conv input
 	slotDS   *Slot[F] // option A: gradient w.r.t. the input through the shortcut
+	// maskInputGrad: the input x is a ReLU's output (the stem's or the
+	// previous block's), so Backward applies that ReLU's mask to dx in its
+	// final add (AddReLUBackward) ...
+	maskInputGrad bool
+	// ... and gradMasked: the next block does so for this block's output,
+	// so Backward skips its own ReLUBackward. NewNetwork sets both.
+	gradMasked bool
 }
 
 // NewResidual plans a block; it panics on an inconsistent configuration.
@@ -229,7 +236,9 @@ func (r *Residual[F]) Forward(x []F, training bool) []F {
 // masks).
 func (r *Residual[F]) Backward(dy []F) []F {
 	ops := r.ctx.Ops
-	ops.ReLUBackward(dy, dy, r.out) // dy is now g = dL/d(branch + shortcut)
+	if !r.gradMasked {
+		ops.ReLUBackward(dy, dy, r.out) // dy is now g = dL/d(branch + shortcut)
+	}
 	g := dy
 	dx := r.ctx.WS.gradOther(dy, len(r.x))
 	dcur := g
@@ -246,20 +255,27 @@ func (r *Residual[F]) Backward(dy []F) []F {
 		r.convs[i].BackwardData(da, dc)
 		dcur = da
 	}
+	var sc []F // the gradient through the shortcut, if any
 	switch r.cfg.Shortcut {
 	case ShortcutIdentity:
-		ops.Add(dx, dx, g)
+		sc = g
 	case ShortcutZeroPad:
-		ds := r.slotDS.Get(len(r.x))
-		ops.ShortcutABackward(ds, g, r.padA)
-		ops.Add(dx, dx, ds)
+		sc = r.slotDS.Get(len(r.x))
+		ops.ShortcutABackward(sc, g, r.padA)
 	case ShortcutProjection:
 		dc := r.slotDC.Get(len(r.csc))
 		r.scBN.Backward(dc, g, r.csc)
 		r.scConv.BackwardWeights(dc, r.x)
-		t := r.slotDA.Get(len(r.x))
-		r.scConv.BackwardData(t, dc)
-		ops.Add(dx, dx, t)
+		sc = r.slotDA.Get(len(r.x))
+		r.scConv.BackwardData(sc, dc)
+	}
+	switch {
+	case sc != nil && r.maskInputGrad:
+		ops.AddReLUBackward(dx, dx, sc, r.x)
+	case sc != nil:
+		ops.Add(dx, dx, sc)
+	case r.maskInputGrad:
+		ops.ReLUBackward(dx, dx, r.x)
 	}
 	return dx
 }

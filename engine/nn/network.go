@@ -33,6 +33,23 @@ func NewNetwork[F tensor.Float](ctx *Context[F], modules []Module[F], classes in
 	if len(out) != 2 || out[1] != classes {
 		panic(fmt.Sprintf("nn: last module gives %v, want (N, %d)", out, classes))
 	}
+	// A block whose input is the stem's or the previous block's output (both
+	// end in a ReLU) applies that ReLU's mask in its own backward (fused with
+	// the shortcut's add), and the previous block then skips its separate
+	// ReLU backward pass: the same gradient, one pass fewer per block.
+	for i := 1; i < len(modules); i++ {
+		r, ok := modules[i].(*Residual[F])
+		if !ok {
+			continue
+		}
+		switch prev := modules[i-1].(type) {
+		case *Stem[F]:
+			r.maskInputGrad = true // harmless: the stem's fused BN+ReLU backward masks too
+		case *Residual[F]:
+			r.maskInputGrad = true
+			prev.gradMasked = true
+		}
+	}
 	ctx.WS.Allocate()
 	n := &Network[F]{Ctx: ctx, Modules: modules, Classes: classes, dlogits: make([]F, out.Size())}
 	seen := map[string]bool{}

@@ -541,6 +541,12 @@ void rr_add(rr_ctx *c, float *y, const float *a, const float *b, long n) {
   for (long i = 0; i < n; i++) y[i] = a[i] + b[i];
 }
 
+void rr_add_relu_bwd(rr_ctx *c, float *dx, const float *a, const float *b, const float *y, long n) {
+  set_threads(c);
+#pragma omp parallel for simd schedule(static)
+  for (long i = 0; i < n; i++) dx[i] = y[i] > 0 ? a[i] + b[i] : 0;
+}
+
 void rr_add_relu(rr_ctx *c, float *y, const float *a, const float *b, long n) {
   set_threads(c);
 #pragma omp parallel for simd schedule(static)

@@ -61,6 +61,7 @@ void rr_relu_fwd(rr_ctx *c, float *y, const float *x, long n);
 void rr_relu_bwd(rr_ctx *c, float *dx, const float *dy, const float *y, long n);
 void rr_add(rr_ctx *c, float *y, const float *a, const float *b, long n);
 void rr_add_relu(rr_ctx *c, float *y, const float *a, const float *b, long n);
+void rr_add_relu_bwd(rr_ctx *c, float *dx, const float *a, const float *b, const float *y, long n);
 
 // Layout conversion NCHW <-> nChw16c (padding channels written as zero).
 int rr_to_blocked(rr_ctx *c, float *dst, const float *src, int N, int C, int H, int W);

@@ -451,6 +451,11 @@ func (b *Backend) Add(y, a, c []float32) {
 	C.rr_add(b.ctx, fp(y), fp(a), fp(c), C.long(len(y)))
 }
 
+func (b *Backend) AddReLUBackward(dx, a, c, y []float32) {
+	sameLen(len(dx), a, c, y)
+	C.rr_add_relu_bwd(b.ctx, fp(dx), fp(a), fp(c), fp(y), C.long(len(dx)))
+}
+
 func (b *Backend) AddReLU(y, a, c []float32) {
 	sameLen(len(y), a, c)
 	C.rr_add_relu(b.ctx, fp(y), fp(a), fp(c), C.long(len(y)))
