@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"syscall"
 	"time"
@@ -23,6 +25,7 @@ func benchCommand() *cli.Command {
 			&cli.StringFlag{Name: "mode", Value: "train", Usage: "train (forward, loss, backward, SGD step) or infer (forward with BN running statistics)"},
 			&cli.IntFlag{Name: "iters", Value: 10, Usage: "timed steps (after 2 warm-up steps)"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per measurement"},
+			&cli.StringFlag{Name: "cpuprofile", Usage: "write a Go CPU profile of the timed steps to this file (`go tool pprof`; time in oneDNN is charged to the calling layer)"},
 			threadsFlag, backendFlag),
 		Action: benchAction,
 		Subcommands: []*cli.Command{{
@@ -98,6 +101,17 @@ func benchAction(c *cli.Context) error {
 	}
 	for i := 0; i < 2; i++ {
 		step()
+	}
+	if path := c.String("cpuprofile"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return asInput(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	times := make([]float64, c.Int("iters"))
 	for i := range times {
