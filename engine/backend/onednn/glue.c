@@ -301,43 +301,35 @@ const char *rr_conv_impl(rr_conv *p, int which) {
   return which == 0 ? p->fwd.impl : which == 1 ? p->bwdd.impl : p->bwdw.impl;
 }
 
-int rr_conv_fwd(rr_conv *p, float *y, const float *x, const float *w) {
+// conv_exec runs one of a convolution's three primitives: two inputs
+// (reordered into the primitive's layout through their slots when needed)
+// and one output (reordered back after the primitive).
+static int conv_exec(rr_conv *p, prim *pr, int arg1, slot *s1, const float *in1, int arg2, slot *s2,
+                     const float *in2, int argOut, slot *so, float *out) {
   rr_ctx *c = p->c;
   set_threads(c);
   int st = 0;
-  dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, slot_in(c, &p->f_src, x, &st)},
-                          {DNNL_ARG_WEIGHTS, slot_in(c, &p->f_w, w, &st)},
-                          {DNNL_ARG_DST, slot_out(&p->f_dst, y)}};
-  int r = prim_exec(c, &p->fwd, 3, a);
+  dnnl_exec_arg_t a[4] = {{arg1, slot_in(c, s1, in1, &st)},
+                          {arg2, slot_in(c, s2, in2, &st)},
+                          {argOut, slot_out(so, out)}};
+  int r = prim_exec(c, pr, 3, a);
   if (r) return r;
-  slot_out_done(c, &p->f_dst, &st);
+  slot_out_done(c, so, &st);
   return st;
+}
+
+int rr_conv_fwd(rr_conv *p, float *y, const float *x, const float *w) {
+  return conv_exec(p, &p->fwd, DNNL_ARG_SRC, &p->f_src, x, DNNL_ARG_WEIGHTS, &p->f_w, w, DNNL_ARG_DST, &p->f_dst, y);
 }
 
 int rr_conv_bwd_data(rr_conv *p, float *dx, const float *dy, const float *w) {
-  rr_ctx *c = p->c;
-  set_threads(c);
-  int st = 0;
-  dnnl_exec_arg_t a[4] = {{DNNL_ARG_DIFF_DST, slot_in(c, &p->d_ddst, dy, &st)},
-                          {DNNL_ARG_WEIGHTS, slot_in(c, &p->d_w, w, &st)},
-                          {DNNL_ARG_DIFF_SRC, slot_out(&p->d_dsrc, dx)}};
-  int r = prim_exec(c, &p->bwdd, 3, a);
-  if (r) return r;
-  slot_out_done(c, &p->d_dsrc, &st);
-  return st;
+  return conv_exec(p, &p->bwdd, DNNL_ARG_DIFF_DST, &p->d_ddst, dy, DNNL_ARG_WEIGHTS, &p->d_w, w,
+                   DNNL_ARG_DIFF_SRC, &p->d_dsrc, dx);
 }
 
 int rr_conv_bwd_weights(rr_conv *p, float *dw, const float *dy, const float *x) {
-  rr_ctx *c = p->c;
-  set_threads(c);
-  int st = 0;
-  dnnl_exec_arg_t a[4] = {{DNNL_ARG_SRC, slot_in(c, &p->w_src, x, &st)},
-                          {DNNL_ARG_DIFF_DST, slot_in(c, &p->w_ddst, dy, &st)},
-                          {DNNL_ARG_DIFF_WEIGHTS, slot_out(&p->w_dw, dw)}};
-  int r = prim_exec(c, &p->bwdw, 3, a);
-  if (r) return r;
-  slot_out_done(c, &p->w_dw, &st);
-  return st;
+  return conv_exec(p, &p->bwdw, DNNL_ARG_SRC, &p->w_src, x, DNNL_ARG_DIFF_DST, &p->w_ddst, dy,
+                   DNNL_ARG_DIFF_WEIGHTS, &p->w_dw, dw);
 }
 
 // ---- batch normalization ----
