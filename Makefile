@@ -40,8 +40,11 @@ deps-bench: deps
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
+# The binary records the git revision it was built from in every run it trains.
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
 build: deps
-	$(GO) build -o $(BIN) ./cmd/repro
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/repro
 
 vet: deps
 	$(GO) vet ./...

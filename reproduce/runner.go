@@ -192,24 +192,29 @@ func (e *Env) RunSpecs(ctx context.Context, ids []string, opts RunOptions) (Summ
 	return sum, nil
 }
 
-// prepare records the run in the database (or finds it) and applies
-// --fresh; it returns the run's status.
+// prepare records the run in the database (or refreshes its description:
+// UpsertRun never changes a status) and applies --fresh; it returns the
+// run's status.
 func (e *Env) prepare(j *job, scale string) (results.Status, error) {
-	cfgJSON, err := json.Marshal(j.cfg)
+	// The stored description is the resolved configuration plus the data
+	// checksum (provenance for the reports; not part of the run's identity).
+	desc := struct {
+		experiments.Config
+		DataChecksum string `json:"data_checksum,omitempty"`
+	}{Config: j.cfg}
+	if j.cfg.Dataset == "cifar10" {
+		desc.DataChecksum = cifar10.ContentDigest()
+	}
+	cfgJSON, err := json.Marshal(desc)
 	if err != nil {
 		return "", err
 	}
-	existing, err := e.DB.GetRun(j.id)
-	if err == nil {
-		if e.Fresh {
-			if err := e.DB.DeleteRunData(j.id); err != nil {
-				return "", err
-			}
-			os.RemoveAll(filepath.Join(e.CheckpointDir, j.id))
-		} else if existing.Status == results.StatusDone {
-			return results.StatusDone, nil
+	if _, err := e.DB.GetRun(j.id); err == nil && e.Fresh {
+		if err := e.DB.DeleteRunData(j.id); err != nil {
+			return "", err
 		}
-	} else if !errors.Is(err, results.ErrNotFound) {
+		os.RemoveAll(filepath.Join(e.CheckpointDir, j.id))
+	} else if err != nil && !errors.Is(err, results.ErrNotFound) {
 		return "", err
 	}
 	r, err := e.DB.UpsertRun(results.Run{ID: j.id, Spec: j.spec, Name: j.name, ConfigJSON: string(cfgJSON), Scale: scale,

@@ -84,8 +84,15 @@ func runCommand() *cli.Command {
 	}
 }
 
+// version is set at link time by `make build` (-X main.version=<git
+// revision>), for builds where Go's own VCS stamping is off.
+var version string
+
 // codeVersion is the VCS revision the binary was built from, if known.
 func codeVersion() string {
+	if version != "" {
+		return version
+	}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" {

@@ -1,5 +1,12 @@
 package cifar10
 
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"sort"
+)
+
 // Layout of the official binary distribution (Krizhevsky 2009, "binary
 // version" section of the CIFAR-10 page).
 const (
@@ -76,4 +83,22 @@ var official = layout{records: RecordsPerFile, md5: officialMD5}
 // allFiles returns the six batch files in concatenation order.
 func allFiles() []string {
 	return append(trainFiles[:], testFile)
+}
+
+// ContentDigest identifies the data every successful Load returns: Load
+// accepts only batch files with the official MD5s, so the data is fixed by
+// them. It is the MD5 of the lines "<file> <md5>\n" of the six official
+// files in name order, prefixed "md5:"; runs record it as their data
+// checksum.
+func ContentDigest() string {
+	names := make([]string, 0, len(officialMD5))
+	for n := range officialMD5 {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	h := md5.New()
+	for _, n := range names {
+		fmt.Fprintf(h, "%s %s\n", n, officialMD5[n])
+	}
+	return "md5:" + hex.EncodeToString(h.Sum(nil))
 }

@@ -274,3 +274,13 @@ func TestResolveSourceEmptyDir(t *testing.T) {
 		t.Fatalf("Load(missing path) error %v, want not-exist", err)
 	}
 }
+
+// The content digest is the MD5 of the six "<file> <md5>" lines of the
+// official files (README checksums), computed by hand with md5sum:
+// printf 'data_batch_1.bin 5dd7e06a14cb22eb9f671a540d1b7c25\n...test_batch.bin 803d5f7f4d78ea53de84dbe85f74fb6d\n' | md5sum
+func TestContentDigest(t *testing.T) {
+	if got := ContentDigest(); got != "md5:"+wantDigest {
+		t.Errorf("ContentDigest() = %s, want md5:%s", got, wantDigest)
+	}
+}
+const wantDigest = "cf82bbc1445d467e2e6ffc901db2bce3" // md5sum of the lines above
