@@ -283,4 +283,5 @@ func TestContentDigest(t *testing.T) {
 		t.Errorf("ContentDigest() = %s, want md5:%s", got, wantDigest)
 	}
 }
+
 const wantDigest = "cf82bbc1445d467e2e6ffc901db2bce3" // md5sum of the lines above
