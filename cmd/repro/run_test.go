@@ -133,7 +133,11 @@ func TestRunInterruptedResumesExactly(t *testing.T) {
 					cmd.Process.Kill()
 					t.Fatalf("no checkpoint after 5 minutes: %s", stderr.String())
 				case <-time.After(5 * time.Millisecond):
-					if found, _ := filepath.Glob(filepath.Join(dir, "ck", "*", "ckpt-*.safetensors")); len(found) > 0 {
+					// The runner resumes from the checkpoint the database
+					// records, which happens just after the file's atomic
+					// rename: wait for the record, not the file, or a kill
+					// in between would (rightly) restart from scratch.
+					if recordedCheckpoints(filepath.Join(dir, "r.db")) > 0 {
 						break poll
 					}
 				}
@@ -363,4 +367,18 @@ func checkImageNetRun(t *testing.T, db string) map[string]float64 {
 		t.Errorf("%d responses (%v), want 16", len(rs), err)
 	}
 	return got
+}
+
+// recordedCheckpoints counts the checkpoints a results database records (0
+// while it does not exist yet or is busy).
+func recordedCheckpoints(db string) int64 {
+	if _, err := os.Stat(db); err != nil {
+		return 0
+	}
+	tb, err := results.QueryReadOnly(db, "SELECT count(*) FROM checkpoints")
+	if err != nil || len(tb.Rows) != 1 {
+		return 0
+	}
+	n, _ := tb.Rows[0][0].(int64)
+	return n
 }
