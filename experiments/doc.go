@@ -27,7 +27,10 @@
 // When a scale shortens training (iterations) without naming LR steps, the
 // recipe's step iterations are scaled by the same ratio (32k/64k and 48k/64k
 // stay at 50% and 75% of training); the resolved run records the result.
-// A reduced width or a different model is allowed at smoke scale only.
+// A different model is allowed at smoke scale only; a reduced width (the
+// quick budget's lever for the ImageNet proxies) at smoke and quick scale;
+// a run can be skipped at smoke or quick scale with a stated reason
+// (Override.Skip). The paper scale is always the paper's recipe.
 //
 // At quick scale, ImageNet specs run as a CIFAR-10 proxy of the same
 // stage/block layout (32x32 input, CIFAR stem, CIFAR recipe and augmentation)

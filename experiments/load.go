@@ -428,8 +428,11 @@ func (v validator) overrides(p string, m map[string]Override, dataset string) er
 		if !slices.Contains(scaleNames, sc) {
 			return v.keyAt(q, "unknown scale %q (known: %s)", sc, strings.Join(scaleNames, ", "))
 		}
-		if sc != ScaleSmoke && (o.Model != "" || o.Width != 0) {
-			return v.errAt(q, "a reduced model or width is allowed at smoke scale only")
+		if sc != ScaleSmoke && o.Model != "" {
+			return v.errAt(q, "a different model is allowed at smoke scale only")
+		}
+		if sc == ScalePaper && (o.Width != 0 || o.Skip != "") {
+			return v.errAt(q, "the paper scale is the paper's recipe: no width or skip override")
 		}
 		if o.Model != "" {
 			if err := v.model(q+".model", o.Model, dataset); err != nil {

@@ -73,7 +73,8 @@ func TestMalformedSpecsNameFileLineColumn(t *testing.T) {
 		{"unknown family", "model: resnet-20", "model: densenet-40", "10:12", `unknown family "densenet"`},
 		{"shortcut on a plain net", "{name: plain-20, model: plain-20}", "{name: plain-20, model: plain-20, shortcut: A}", "8:39", "has no shortcuts"},
 		{"unknown shortcut option", "model: resnet-20\n", "model: resnet-20\n    shortcut: D\n", "11:15", `shortcut "D"`},
-		{"reduced width outside smoke", "quick: {iterations: 100}", "quick: {iterations: 100, width: 0.5}", "19:10", "smoke scale only"},
+		{"different model outside smoke", "quick: {iterations: 100}", "quick: {iterations: 100, model: resnet-32}", "19:10", "smoke scale only"},
+		{"width at paper scale", "quick: {iterations: 100}", "paper: {width: 0.5}", "19:10", "the paper scale is the paper's recipe"},
 		{"unknown scale", "quick: {iterations: 100}", "fast: {iterations: 100}", "19:3", `unknown scale "fast"`},
 		{"anchor", "quick: {iterations: 100}", "quick: &q {iterations: 100}", "19:10", "anchors and aliases"},
 		// yaml.v3 reports no column for syntax errors (and a line that can be

@@ -89,6 +89,9 @@ type ResolvedRun struct {
 	View  string `json:"view,omitempty"`
 	Stage string `json:"stage,omitempty"`
 	Note  string `json:"note,omitempty"`
+	// Skipped, when set, is why this run is not trained at this scale
+	// (Override.Skip); Seeds and IDs are then empty.
+	Skipped string `json:"skipped,omitempty"`
 	// Config is everything that determines the run's numbers; its hash is
 	// the run's identity.
 	Config Config `json:"config"`
@@ -249,6 +252,9 @@ func (s *Spec) resolveRun(run Run, opts Options) (ResolvedRun, error) {
 			c.Model = o.Model
 		}
 		setF(&c.Width, o.Width)
+		if o.Skip != "" {
+			rr.Skipped = o.Skip
+		}
 		setI(&t.Iterations, o.Iterations)
 		setI(&t.Batch, o.Batch)
 		setI(&seeds, o.Seeds)
@@ -310,6 +316,10 @@ func (s *Spec) resolveRun(run Run, opts Options) (ResolvedRun, error) {
 	}
 	c.Training, c.Eval = &t, &ev
 	rr.Config = c
+	if rr.Skipped != "" {
+		rr.Seeds, rr.IDs = []int{}, []string{}
+		return rr, nil
+	}
 	rr.Seeds = make([]int, seeds)
 	for i := range rr.Seeds {
 		rr.Seeds[i] = i + 1

@@ -103,8 +103,13 @@ type Run struct {
 type Override struct {
 	// Model replaces the run's model (a shallower one); smoke scale only.
 	Model string `yaml:"model,omitempty" json:"model,omitempty"`
-	// Width replaces the width multiplier; smoke scale only.
+	// Width replaces the width multiplier; smoke and quick scales only (a
+	// quick budget may narrow a network but never changes its depth).
 	Width float64 `yaml:"width,omitempty" json:"width,omitempty"`
+	// Skip, when set, says why the run is not trained at this scale (for
+	// example: ResNet-1202 does not fit the quick budget). The resolved run
+	// keeps its configuration but has no seeds; reports print the reason.
+	Skip string `yaml:"skip,omitempty" json:"skip,omitempty"`
 	// Iterations is the number of SGD steps.
 	Iterations int `yaml:"iterations,omitempty" json:"iterations,omitempty"`
 	// Batch is the mini-batch size.

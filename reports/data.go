@@ -217,7 +217,7 @@ func (s *store) load(spec *experiments.Spec, scale string, imagenet bool) (*spec
 		if rr.Config.ProxyOf != "" {
 			d.Proxy = true
 		}
-		if rr.Config.Training != nil {
+		if rr.Config.Training != nil && rr.Skipped == "" {
 			for seed := 1; seed <= len(rr.Seeds)+maxExtraSeeds; seed++ {
 				id := rr.Config.ID(seed)
 				run, ok := s.runs[id]

@@ -130,6 +130,9 @@ func state(s seedData) string {
 // consecutive equal ones grouped ("seed 1: running, 30/100 iterations;
 // seeds 2-5: not run").
 func runState(r *runData) string {
+	if r.RR.Skipped != "" {
+		return "not run at this scale: " + r.RR.Skipped
+	}
 	if len(r.Seeds) == 0 {
 		return "not run"
 	}
