@@ -69,8 +69,8 @@ func checkResolved(t *testing.T, s *Spec, r *Resolved, imagenet bool) {
 		if (fam == FamilyResNet) != (c.Shortcut != "") {
 			t.Errorf("%s: family %s with shortcut %q", w, fam, c.Shortcut)
 		}
-		if r.Scale != ScaleSmoke && c.Width != 1 {
-			t.Errorf("%s: width %v outside smoke scale", w, c.Width)
+		if r.Scale == ScalePaper && c.Width != 1 {
+			t.Errorf("%s: width %v at paper scale", w, c.Width)
 		}
 		if s.Kind != KindTrain {
 			if c.Training != nil || c.Eval != nil || rr.Seeds != nil {
@@ -85,7 +85,10 @@ func checkResolved(t *testing.T, s *Spec, r *Resolved, imagenet bool) {
 		if tr.Batch <= 0 || tr.Iterations <= 0 || tr.Momentum != 0.9 || tr.WeightDecay != 0.0001 || tr.Schedule.BaseLR != 0.1 || tr.Schedule.Factor != 0.1 {
 			t.Errorf("%s: bad training %+v", w, tr)
 		}
-		if len(rr.Seeds) == 0 || rr.Seeds[0] != 1 {
+		if rr.Skipped != "" && (r.Scale == ScalePaper || len(rr.Seeds) != 0 || len(rr.IDs) != 0) {
+			t.Errorf("%s: skipped (%s) with seeds %v at %s scale", w, rr.Skipped, rr.Seeds, r.Scale)
+		}
+		if rr.Skipped == "" && (len(rr.Seeds) == 0 || rr.Seeds[0] != 1) {
 			t.Errorf("%s: seeds %v", w, rr.Seeds)
 		}
 		for i, st := range tr.Schedule.Steps {

@@ -91,7 +91,9 @@ func TestResolveImageNetProxy(t *testing.T) {
 	if got := words(c.Model, c.Layout, c.Shortcut, c.Dataset, c.ProxyOf, c.Input, c.Stem, c.Classes, c.Training.Recipe, c.Training.Schedule.Warmup == nil, p.Protocol); got != "resnet-152 imagenet B cifar10 imagenet 32 cifar 10 cifar-paper true single" {
 		t.Errorf("proxy: %s", got)
 	}
-	if got := words(c.Training.Iterations, c.Training.Batch, c.Training.Schedule.Steps); got != "12 128 [6 9]" {
+	// table3.yaml's quick budget: width 1/4, 500 iterations, steps at the
+	// recipe's 50% and 75%.
+	if got := words(c.Width, c.Training.Iterations, c.Training.Batch, c.Training.Schedule.Steps); got != "0.25 500 128 [250 375]" {
 		t.Errorf("proxy budget: %s", got)
 	}
 	// Quick with ImageNet: the ImageNet recipe, 224 input, plateau schedule.
@@ -133,10 +135,14 @@ func TestIdentity(t *testing.T) {
 		if id("fig4", "resnet-34") != id("table2", "resnet-34") || id("fig4", "plain-34") != id("table2", "plain-34") {
 			t.Errorf("%s: table2/fig4 runs differ", scale)
 		}
-		// table2 and table3 have different reduced budgets; at paper scale
-		// their common runs are one.
-		if (id("table2", "resnet-34") == id("table3", "resnet-34-a")) != (scale == ScalePaper) {
-			t.Errorf("%s: table2 resnet-34 and table3 resnet-34-a: shared %v", scale, scale == ScalePaper)
+		// table2 and table3 have different smoke budgets (table3 takes 2
+		// iterations); at quick and paper scale their common runs are one.
+		if (id("table2", "resnet-34") == id("table3", "resnet-34-a")) != (scale != ScaleSmoke) {
+			t.Errorf("%s: table2 resnet-34 and table3 resnet-34-a: shared %v", scale, scale != ScaleSmoke)
+		}
+		// fig7's runs are fig6's (one quick budget for the CIFAR specs).
+		if id("fig7", "resnet-56") != id("fig6", "resnet-56") || id("fig7", "plain-20") != id("fig6", "plain-20") {
+			t.Errorf("%s: fig7 and fig6 runs differ", scale)
 		}
 		if id("table3", "resnet-50") != id("table4", "resnet-50") || id("table4", "resnet-152") != id("table5", "resnet-152") {
 			t.Errorf("%s: table3/4/5 runs differ", scale)
@@ -189,5 +195,19 @@ func TestEstimateCost(t *testing.T) {
 	c, _ = EstimateCost([]ResolvedRun{r}, nil)
 	if c.TrainImages != 600000*256 || c.EvalImages != 136*50000 {
 		t.Errorf("table4 resnet-50: %+v", c)
+	}
+}
+
+// TestResolveSkip: a run skipped at one scale (table6's ResNet-1202 at quick
+// scale, Override.Skip) keeps its configuration and its reason but has no
+// seeds to train; at paper scale it is trained as the paper says.
+func TestResolveSkip(t *testing.T) {
+	quick := mustRun(t, resolveBuiltin(t, "table6", Options{Scale: ScaleQuick}), "resnet-1202")
+	if quick.Skipped == "" || len(quick.Seeds) != 0 || len(quick.IDs) != 0 || quick.Config.Training == nil {
+		t.Errorf("quick resnet-1202: skipped %q seeds %v ids %v", quick.Skipped, quick.Seeds, quick.IDs)
+	}
+	paper := mustRun(t, resolveBuiltin(t, "table6", Options{Scale: ScalePaper}), "resnet-1202")
+	if paper.Skipped != "" || len(paper.Seeds) != 1 {
+		t.Errorf("paper resnet-1202: skipped %q seeds %v", paper.Skipped, paper.Seeds)
 	}
 }

@@ -131,7 +131,7 @@ func state(s seedData) string {
 // seeds 2-5: not run").
 func runState(r *runData) string {
 	if r.RR.Skipped != "" {
-		return "not run at this scale: " + r.RR.Skipped
+		return "not trained at this scale (see above)"
 	}
 	if len(r.Seeds) == 0 {
 		return "not run"

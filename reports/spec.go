@@ -81,6 +81,14 @@ func (g *generator) writeScale(b *strings.Builder, d *specData) {
 		if t == nil {
 			continue
 		}
+		if r.RR.Skipped != "" {
+			text := "not trained at this scale: " + r.RR.Skipped
+			if _, ok := names[text]; !ok {
+				order = append(order, text)
+			}
+			names[text] = append(names[text], r.RR.Name)
+			continue
+		}
 		parts := []string{fmt.Sprintf("%d iterations of batch %d", t.Iterations, t.Batch)}
 		if len(t.Schedule.Steps) > 0 {
 			parts = append(parts, "LR /10 at "+joinInts(t.Schedule.Steps))
