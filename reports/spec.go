@@ -76,17 +76,19 @@ func (g *generator) writeScale(b *strings.Builder, d *specData) {
 	// Group runs by their training budget.
 	var order []string
 	names := map[string][]string{}
+	group := func(text, run string) {
+		if _, ok := names[text]; !ok {
+			order = append(order, text)
+		}
+		names[text] = append(names[text], run)
+	}
 	for _, r := range d.Runs {
 		t, ev := r.RR.Config.Training, r.RR.Config.Eval
 		if t == nil {
 			continue
 		}
 		if r.RR.Skipped != "" {
-			text := "not trained at this scale: " + r.RR.Skipped
-			if _, ok := names[text]; !ok {
-				order = append(order, text)
-			}
-			names[text] = append(names[text], r.RR.Name)
+			group("not trained at this scale: "+r.RR.Skipped, r.RR.Name)
 			continue
 		}
 		parts := []string{fmt.Sprintf("%d iterations of batch %d", t.Iterations, t.Batch)}
@@ -110,11 +112,7 @@ func (g *generator) writeScale(b *strings.Builder, d *specData) {
 		}
 		parts = append(parts, evs)
 		parts = append(parts, plural(len(r.RR.Seeds), "seed"))
-		text := strings.Join(parts, ", ")
-		if _, ok := names[text]; !ok {
-			order = append(order, text)
-		}
-		names[text] = append(names[text], r.RR.Name)
+		group(strings.Join(parts, ", "), r.RR.Name)
 	}
 	if len(order) == 0 {
 		return

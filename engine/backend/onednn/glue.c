@@ -638,7 +638,7 @@ void rr_gap_bwd(rr_ctx *c, float *dx, const float *dy, int N, int C, int HW) {
 
 // Option A shortcut (Sec 3.3): y takes x subsampled by stride, with the K-C
 // new channels zero; channel k of y is channel k-lo of x. The loops hoist
-// the per-channel source offsets (src_off, -1 for a zero channel) and the
+// the per-channel source offsets (shortcut_a_offsets, -1 for a zero channel) and the
 // stride tests out of the inner loop, which then copies or zeroes one
 // 16-channel vector per position.
 static void shortcut_a_offsets(long *off, int blk, int C, int K, int lo, long plane, int to_x) {
