@@ -110,6 +110,12 @@ type Ops[F tensor.Float] interface {
 	FromAct(dst, src []F, s ActShape)
 
 	NewConv(p kernels.ConvParams) ConvOp[F]
+	// NewInputConv plans the model's first conv: x is plain NCHW images
+	// (s.Size() floats, no ToAct), y is an activation. Only Forward and
+	// BackwardWeights are valid (the images need no gradient). A 3-channel
+	// input padded to a 16-channel block would cost a 5x larger copy and
+	// a reorder back inside oneDNN, whose first-conv kernels read NCHW.
+	NewInputConv(p kernels.ConvParams) ConvOp[F]
 	NewLinear(p kernels.LinearParams) LinearOp[F]
 	NewBatchNorm(c BNConfig) BatchNormOp[F]
 	NewMaxPool(p kernels.PoolParams) MaxPoolOp[F]

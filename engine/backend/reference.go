@@ -67,6 +67,8 @@ func (referenceBackend[F]) NewBatchNorm(c BNConfig) BatchNormOp[F] {
 	return &refBN[F]{c: c, invstd: make([]F, c.C), scale: make([]F, c.C), shift: make([]F, c.C), tmp: make([]F, n)}
 }
 
+// NewInputConv is NewConv: the reference layout is plain NCHW.
+func (r referenceBackend[F]) NewInputConv(p kernels.ConvParams) ConvOp[F] { return r.NewConv(p) }
 func (referenceBackend[F]) NewMaxPool(p kernels.PoolParams) MaxPoolOp[F] { return refPool[F]{p: p} }
 
 func (referenceBackend[F]) ReLUForward(y, x []F)       { kernels.ReLUForward(y, x) }

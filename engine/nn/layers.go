@@ -52,7 +52,18 @@ type Conv2D[F tensor.Float] struct {
 // NewConv2D plans a convolution of shape p.
 func NewConv2D[F tensor.Float](ctx *Context[F], name string, p kernels.ConvParams) *Conv2D[F] {
 	p.Validate()
-	return &Conv2D[F]{P: p, Name: name, op: ctx.Ops.NewConv(p),
+	return newConv2D(name, p, ctx.Ops.NewConv(p))
+}
+
+// NewInputConv2D is the model's first conv: its x is the plain NCHW
+// images (backend.Ops.NewInputConv), and it has no BackwardData.
+func NewInputConv2D[F tensor.Float](ctx *Context[F], name string, p kernels.ConvParams) *Conv2D[F] {
+	p.Validate()
+	return newConv2D(name, p, ctx.Ops.NewInputConv(p))
+}
+
+func newConv2D[F tensor.Float](name string, p kernels.ConvParams, op backend.ConvOp[F]) *Conv2D[F] {
+	return &Conv2D[F]{P: p, Name: name, op: op,
 		Weight: newParam[F](name+".weight", "conv", p.C*p.R*p.S, p.K, p.C, p.R, p.S)}
 }
 

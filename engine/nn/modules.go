@@ -289,15 +289,16 @@ type StemConfig struct {
 	Pool              bool // 3x3 max pool, stride 2, pad 1
 }
 
-// Stem is the first module. It takes the images as plain NCHW, converts
-// them once to the backend's layout, and computes no input gradient.
+// Stem is the first module. It takes the images as plain NCHW (its conv
+// reads them as they are, backend.Ops.NewInputConv) and computes no input
+// gradient.
 type Stem[F tensor.Float] struct {
 	cfg      StemConfig
 	ctx      *Context[F]
 	Conv     *Conv2D[F]
 	BN       *BatchNorm[F] // ReLU fused
 	pool     backend.MaxPoolOp[F]
-	xact     []F // the input in activation layout
+	x        []F // a copy of the input images, kept for BackwardWeights
 	c, a     []F // conv output, BN+ReLU output
 	out      []F // pooled output (a when there is no pool)
 	outShape tensor.Shape
@@ -308,10 +309,10 @@ type Stem[F tensor.Float] struct {
 // NewStem plans the stem.
 func NewStem[F tensor.Float](ctx *Context[F], cfg StemConfig) *Stem[F] {
 	p := kernels.ConvParams{N: cfg.N, C: cfg.C, H: cfg.H, W: cfg.W, K: cfg.K, R: cfg.R, S: cfg.R, Stride: cfg.Stride, Pad: cfg.Pad}
-	s := &Stem[F]{cfg: cfg, ctx: ctx, Conv: NewConv2D(ctx, "conv1", p)}
+	s := &Stem[F]{cfg: cfg, ctx: ctx, Conv: NewInputConv2D(ctx, "conv1", p)}
 	act := s.Conv.OutShape()
 	s.BN = NewBatchNorm(ctx, "bn1", act, true)
-	s.xact = make([]F, ctx.actLen(s.Conv.InShape()))
+	s.x = make([]F, s.Conv.InShape().Size())
 	s.c = make([]F, ctx.actLen(act))
 	s.a = make([]F, ctx.actLen(act))
 	s.slotDC = ctx.WS.Slot("dc", len(s.c))
@@ -336,8 +337,8 @@ func (s *Stem[F]) States() []*State[F] { return s.BN.States() }
 
 // Forward computes pool(ReLU(BN(conv(x)))) for plain NCHW images x.
 func (s *Stem[F]) Forward(x []F, training bool) []F {
-	s.ctx.Ops.ToAct(s.xact, x, actShape(s.InShape()))
-	s.Conv.Forward(s.c, s.xact)
+	copy(s.x, x)
+	s.Conv.Forward(s.c, s.x)
 	s.BN.Forward(s.a, s.c, training)
 	if s.cfg.R == 3 {
 		s.BN.probe("conv1", s.c)
@@ -357,7 +358,7 @@ func (s *Stem[F]) Backward(dy []F) []F {
 	}
 	dc := s.slotDC.Get(len(s.c))
 	s.BN.Backward(dc, da, s.c)
-	s.Conv.BackwardWeights(dc, s.xact)
+	s.Conv.BackwardWeights(dc, s.x)
 	return nil
 }
 

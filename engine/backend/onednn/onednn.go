@@ -233,6 +233,17 @@ func (b *Backend) NewConv(p kernels.ConvParams) backend.Conv {
 	return c
 }
 
+// NewInputConv plans the model's first conv with x in plain NCHW; oneDNN
+// picks the layout it reads best (NCHW for its 3-channel first-conv
+// kernels) and reorders only if it has to.
+func (b *Backend) NewInputConv(p kernels.ConvParams) backend.Conv {
+	c, err := b.NewConvWith(p, ConvOptions{Src: NCHW, Dst: NChw16c, Algo: b.algos(p)})
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
 func layoutLen(l Layout, n, c, h, w int) int {
 	if l == NChw16c {
 		c = blocks16(c)
