@@ -69,7 +69,7 @@ func (referenceBackend[F]) NewBatchNorm(c BNConfig) BatchNormOp[F] {
 
 // NewInputConv is NewConv: the reference layout is plain NCHW.
 func (r referenceBackend[F]) NewInputConv(p kernels.ConvParams) ConvOp[F] { return r.NewConv(p) }
-func (referenceBackend[F]) NewMaxPool(p kernels.PoolParams) MaxPoolOp[F] { return refPool[F]{p: p} }
+func (referenceBackend[F]) NewMaxPool(p kernels.PoolParams) MaxPoolOp[F]  { return refPool[F]{p: p} }
 
 func (referenceBackend[F]) ReLUForward(y, x []F)       { kernels.ReLUForward(y, x) }
 func (referenceBackend[F]) ReLUBackward(dx, dy, y []F) { kernels.ReLUBackward(dx, dy, y) }
