@@ -9,6 +9,8 @@ package onednn_test
 //	blocked      the backend's contract: activations in nChw16c, no
 //	             reorders, direct convolution
 //	blocked_winograd the same with oneDNN's Winograd F(4x4,3x3) (3x3/1 only)
+//	blocked_own16 the same with our own AVX-512 kernel (conv16.c; 16 to 16
+//	             channels, 3x3/1 only)
 //	nchw_reorder NCHW in and out; oneDNN's preferred layout inside, with
 //	             reorders of x/y (or dy/dx) around every call
 //	nchw_native  NCHW in and out, the primitive forced to run on NCHW
@@ -135,16 +137,21 @@ func benchConv(b *testing.B, dir direction) {
 		p := s.p
 		xs := backend.ActShape{N: p.N, C: p.C, H: p.H, W: p.W}
 		ys := backend.ActShape{N: p.N, C: p.K, H: p.P(), W: p.Q()}
-		b.Run(s.name+"/blocked", func(b *testing.B) {
-			c, err := be.NewConvWith(p, onednn.ConvOptions{Src: onednn.NChw16c, Dst: onednn.NChw16c})
-			if err != nil {
-				b.Fatal(err)
+		algos := []struct {
+			name string
+			algo onednn.Algo
+			ok   bool
+		}{
+			{"blocked", onednn.Direct, true},
+			{"blocked_winograd", onednn.Winograd, p.R == 3 && p.Stride == 1 && p.C%16 == 0 && p.K%16 == 0},
+			{"blocked_own16", onednn.Own16, p.R == 3 && p.Stride == 1 && p.C == 16 && p.K == 16 && onednn.Own16Supported()},
+		}
+		for _, a := range algos {
+			if !a.ok {
+				continue
 			}
-			run(b, be, c, dir, be.ActLen(xs), be.ActLen(ys))
-		})
-		if p.R == 3 && p.Stride == 1 && p.C%16 == 0 && p.K%16 == 0 {
-			b.Run(s.name+"/blocked_winograd", func(b *testing.B) {
-				c, err := be.NewConvWith(p, onednn.ConvOptions{Src: onednn.NChw16c, Dst: onednn.NChw16c, Algo: [3]onednn.Algo{onednn.Winograd, onednn.Winograd, onednn.Winograd}})
+			b.Run(s.name+"/"+a.name, func(b *testing.B) {
+				c, err := be.NewConvWith(p, onednn.ConvOptions{Src: onednn.NChw16c, Dst: onednn.NChw16c, Algo: [3]onednn.Algo{a.algo, a.algo, a.algo}})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -14,7 +14,7 @@ typedef struct rr_pool rr_pool;
 // Layout tags for activations handed across the boundary.
 enum { RR_NCHW = 0, RR_NCHW16C = 1 };
 // Convolution algorithms.
-enum { RR_DIRECT = 0, RR_WINOGRAD = 1, RR_AUTO = 2 };
+enum { RR_DIRECT = 0, RR_WINOGRAD = 1, RR_AUTO = 2, RR_OWN16 = 3 };
 
 rr_ctx *rr_ctx_new(int nthreads, char *err, int errlen);
 void rr_ctx_free(rr_ctx *c);
@@ -35,6 +35,16 @@ int rr_conv_fwd(rr_conv *p, float *y, const float *x, const float *w);
 int rr_conv_bwd_data(rr_conv *p, float *dx, const float *dy, const float *w);
 int rr_conv_bwd_weights(rr_conv *p, float *dw, const float *dy, const float *x);
 const char *rr_conv_impl(rr_conv *p, int which);
+
+// Our own AVX-512 kernels (conv16.c) for 3x3/1 pad-1 convs with 16 input
+// and 16 output channels on nChw16c; w and dw are OIHW (16, 16, 3, 3).
+typedef struct rr_c16 rr_c16;
+int rr_c16_supported(void);
+rr_c16 *rr_c16_new(rr_ctx *c, int N, int H, int W);
+void rr_c16_free(rr_c16 *p);
+void rr_c16_fwd(rr_c16 *p, float *y, const float *x, const float *w);
+void rr_c16_bwd_data(rr_c16 *p, float *dx, const float *dy, const float *w);
+void rr_c16_bwd_weights(rr_c16 *p, float *dw, const float *dy, const float *x);
 
 // Batch normalization (training fwd with batch stats, inference fwd with
 // given stats, backward), optionally fused with a following ReLU.

@@ -124,6 +124,8 @@ func (b *Backend) Close() {
 	for _, c := range b.convs {
 		C.rr_conv_free(c.plan)
 		c.plan = nil
+		C.rr_c16_free(c.own)
+		c.own = nil
 	}
 	for _, l := range b.bns {
 		C.rr_bn_free(l.plan)
@@ -195,18 +197,42 @@ const (
 	Winograd Algo = C.RR_WINOGRAD
 	// Auto lets oneDNN choose.
 	Auto Algo = C.RR_AUTO
+	// Own16 is our own AVX-512 direct kernel (conv16.c) for 3x3 stride-1
+	// pad-1 convs with 16 input and 16 output channels on nChw16c
+	// activations; plan creation fails for other shapes or layouts, or on
+	// a CPU without AVX-512F (Own16Supported).
+	Own16 Algo = C.RR_OWN16
 )
 
-// DefaultAlgos is NewConv's choice per direction: Winograd F(4x4,3x3) for
-// 3x3 stride-1 convs with at least 32 input channels and channel counts in
-// multiples of 16, direct otherwise. Measured (BenchmarkConv*/blocked vs
-// blocked_winograd, 2 threads, medians of 3, load 1.5-2.7): at 16 channels
-// (CIFAR stage 1) direct was faster (fwd 204 vs 144, bwd-data 178 vs 123
-// GFLOP/s, bwd-weights 180 vs 199); from 32 channels on Winograd was
-// 1.0-2.8x faster (CIFAR 64@8x8: ~380 vs ~250; ResNet-50 128@28x28:
+// Own16Supported reports whether this CPU runs the Own16 kernels.
+func Own16Supported() bool { return C.rr_c16_supported() != 0 }
+
+// own16Shape reports whether p and o are the shape Own16 handles.
+func own16Shape(p kernels.ConvParams, o ConvOptions) bool {
+	return p.C == 16 && p.K == 16 && p.R == 3 && p.S == 3 && p.Stride == 1 && p.Pad == 1 &&
+		o.Src == NChw16c && o.Dst == NChw16c
+}
+
+// DefaultAlgos is NewConv's choice per direction: our own kernel (Own16)
+// for 3x3 stride-1 convs with 16 input and 16 output channels, Winograd
+// F(4x4,3x3) for 3x3 stride-1 convs with at least 32 input channels and
+// channel counts in multiples of 16, direct otherwise.
+//
+// Measured (BenchmarkConv*, 2 threads): at 16 channels (CIFAR stage 1)
+// oneDNN's Winograd lost to its direct kernel (fwd 204 vs 144, bwd-data
+// 178 vs 123 GFLOP/s, bwd-weights 180 vs 199), and Own16 beat direct
+// forward (283 vs 177 GFLOP/s in isolation) and matched it in the other
+// two directions; inside a resnet-20 training step (BenchmarkCIFARStep,
+// two interleaved runs each) stage 1's convs took 58 ms with Own16 against
+// 64 ms with oneDNN direct (fwd 18.3 vs 20.2, bwd-data 17.3 vs 19.6,
+// bwd-weights 21.6 vs 24.3). From 32 channels on Winograd was 1.0-2.8x
+// faster than direct (CIFAR 64@8x8: ~380 vs ~250; ResNet-50 128@28x28:
 // ~540 vs ~200 effective GFLOP/s). Its error against the naive kernel is
-// ~1e-6 relative (TestWinogradAccuracy), well inside the conformance bound.
+// ~1e-6 relative (TestAlgoAccuracy), well inside the conformance bound.
 func DefaultAlgos(p kernels.ConvParams) [3]Algo {
+	if Own16Supported() && own16Shape(p, ConvOptions{Src: NChw16c, Dst: NChw16c}) {
+		return [3]Algo{Own16, Own16, Own16}
+	}
 	if p.R != 3 || p.S != 3 || p.Stride != 1 || p.Pad != 1 || p.C < 32 || p.C%16 != 0 || p.K%16 != 0 {
 		return [3]Algo{Direct, Direct, Direct}
 	}
@@ -220,7 +246,9 @@ type Conv struct {
 	p      kernels.ConvParams
 	o      ConvOptions
 	plan   *C.rr_conv
-	xl, yl int // element counts of x and y in their layouts
+	own    *C.rr_c16 // non-nil when some direction's Algo is Own16
+	ownDir [3]bool   // which directions run on own
+	xl, yl int       // element counts of x and y in their layouts
 }
 
 // NewConv plans p with the backend's activation layout (nChw16c in and out)
@@ -259,15 +287,31 @@ func (b *Backend) NewConvWith(p kernels.ConvParams, o ConvOptions) (*Conv, error
 		native = 1
 	}
 	var errbuf [512]C.char
-	algo := [3]C.int{C.int(o.Algo[0]), C.int(o.Algo[1]), C.int(o.Algo[2])}
+	var algo [3]C.int
+	var ownDir [3]bool
+	for i, a := range o.Algo {
+		algo[i] = C.int(a)
+		if a == Own16 {
+			if !own16Shape(p, o) || !Own16Supported() {
+				return nil, fmt.Errorf("onednn: conv %s: the Own16 kernel needs 3x3/1 pad 1, 16 to 16 channels, nChw16c and AVX-512F", p)
+			}
+			ownDir[i], algo[i] = true, C.RR_DIRECT // oneDNN still plans a direct primitive
+		}
+	}
 	plan := C.rr_conv_new(b.ctx, C.int(p.N), C.int(p.C), C.int(p.H), C.int(p.W), C.int(p.K),
 		C.int(p.R), C.int(p.S), C.int(p.Stride), C.int(p.Pad), C.int(o.Src), C.int(o.Dst),
 		C.int(native), &algo[0], &errbuf[0], C.int(len(errbuf)))
 	if plan == nil {
 		return nil, fmt.Errorf("onednn: conv %s: %s", p, C.GoString(&errbuf[0]))
 	}
-	c := &Conv{b: b, p: p, o: o, plan: plan,
+	c := &Conv{b: b, p: p, o: o, plan: plan, ownDir: ownDir,
 		xl: layoutLen(o.Src, p.N, p.C, p.H, p.W), yl: layoutLen(o.Dst, p.N, p.K, p.P(), p.Q())}
+	if ownDir != [3]bool{} {
+		if c.own = C.rr_c16_new(b.ctx, C.int(p.N), C.int(p.H), C.int(p.W)); c.own == nil {
+			C.rr_conv_free(plan)
+			return nil, fmt.Errorf("onednn: conv %s: out of memory for the Own16 plan", p)
+		}
+	}
 	b.mu.Lock()
 	b.convs = append(b.convs, c)
 	b.mu.Unlock()
@@ -278,12 +322,21 @@ func (c *Conv) Params() kernels.ConvParams { return c.p }
 
 // Impl names the oneDNN implementations chosen for forward (0), backward
 // data (1) and backward weights (2), e.g. "jit:avx512_core".
-func (c *Conv) Impl(which int) string { return C.GoString(C.rr_conv_impl(c.plan, C.int(which))) }
+func (c *Conv) Impl(which int) string {
+	if c.ownDir[which] {
+		return "own:avx512_c16"
+	}
+	return C.GoString(C.rr_conv_impl(c.plan, C.int(which)))
+}
 
 func (c *Conv) Forward(y, x, w []float32) {
 	checkLen("y", len(y), c.yl)
 	checkLen("x", len(x), c.xl)
 	checkLen("w", len(w), c.p.WSize())
+	if c.ownDir[0] {
+		C.rr_c16_fwd(c.own, fp(y), fp(x), fp(w))
+		return
+	}
 	must(C.rr_conv_fwd(c.plan, fp(y), fp(x), fp(w)), "conv forward")
 }
 
@@ -291,6 +344,10 @@ func (c *Conv) BackwardData(dx, dy, w []float32) {
 	checkLen("dx", len(dx), c.xl)
 	checkLen("dy", len(dy), c.yl)
 	checkLen("w", len(w), c.p.WSize())
+	if c.ownDir[1] {
+		C.rr_c16_bwd_data(c.own, fp(dx), fp(dy), fp(w))
+		return
+	}
 	must(C.rr_conv_bwd_data(c.plan, fp(dx), fp(dy), fp(w)), "conv backward data")
 }
 
@@ -298,6 +355,10 @@ func (c *Conv) BackwardWeights(dw, dy, x []float32) {
 	checkLen("dw", len(dw), c.p.WSize())
 	checkLen("dy", len(dy), c.yl)
 	checkLen("x", len(x), c.xl)
+	if c.ownDir[2] {
+		C.rr_c16_bwd_weights(c.own, fp(dw), fp(dy), fp(x))
+		return
+	}
 	must(C.rr_conv_bwd_weights(c.plan, fp(dw), fp(dy), fp(x)), "conv backward weights")
 }
 
