@@ -342,3 +342,49 @@ func TestCIFARNetMatchesReference(t *testing.T) {
 		t.Fatalf("compared %d gradients, want %d", len(rg), 5+6*len(ref.blocks))
 	}
 }
+
+// BenchmarkCIFARStepOwn16 compares two resnet-20 training steps that differ
+// only in stage 1's convs: our Own16 kernel (DefaultAlgos) against oneDNN's
+// direct kernel. The two nets alternate step by step in one process, so
+// drift in the machine's speed (shared hosts) hits both alike; it reports
+// both images/s and their ratio (own16/onednn).
+func BenchmarkCIFARStepOwn16(b *testing.B) {
+	if !onednn.Own16Supported() {
+		b.Skip("no AVX-512F")
+	}
+	withoutOwn := func(p kernels.ConvParams) [3]onednn.Algo {
+		a := onednn.DefaultAlgos(p)
+		for i := range a {
+			if a[i] == onednn.Own16 {
+				a[i] = onednn.Direct
+			}
+		}
+		return a
+	}
+	beOwn := newBackend(b)
+	beDNN, err := onednn.NewWithAlgos(benchThreads, withoutOwn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(beDNN.Close)
+	nets := []*cifarNet{newCifarNet(beOwn, 3, 128), newCifarNet(beDNN, 3, 128)}
+	var secs [2]float64
+	for range 2 { // warm-up
+		for _, m := range nets {
+			m.forward(true)
+			m.backward()
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		for i, m := range nets {
+			t0 := time.Now()
+			m.forward(true)
+			m.backward()
+			secs[i] += time.Since(t0).Seconds()
+		}
+	}
+	b.ReportMetric(float64(128*b.N)/secs[0], "own16_img/s")
+	b.ReportMetric(float64(128*b.N)/secs[1], "onednn_img/s")
+	b.ReportMetric(secs[1]/secs[0], "speedup")
+}
