@@ -74,15 +74,20 @@ func TestDeterministic(t *testing.T) {
 	}
 	defer b.Close()
 	rng := rand.New(rand.NewPCG(1, 1))
-	p := kernels.ConvParams{N: 16, C: 32, H: 16, W: 16, K: 32, R: 3, S: 3, Stride: 1, Pad: 1} // resnet20 stage 2
-	xs := backend.ActShape{N: p.N, C: p.C, H: p.H, W: p.W}
-	conv := b.NewConv(p)
-	x, dy := randSlice(rng, b.ActLen(xs)), randSlice(rng, b.ActLen(xs))
-	dw1, dw2 := make([]float32, p.WSize()), make([]float32, p.WSize())
-	conv.BackwardWeights(dw1, dy, x)
-	conv.BackwardWeights(dw2, dy, x)
-	if !sameBits(dw1, dw2) {
-		t.Error("conv backward weights differs between two identical calls")
+	var p kernels.ConvParams
+	var x, dy []float32
+	// resnet20 stage 1 (Own16 where AVX-512F) and stage 2 (oneDNN Winograd)
+	for _, c := range []int{16, 32} {
+		p = kernels.ConvParams{N: 16, C: c, H: 16, W: 16, K: c, R: 3, S: 3, Stride: 1, Pad: 1}
+		xs := backend.ActShape{N: p.N, C: p.C, H: p.H, W: p.W}
+		conv := b.NewConv(p)
+		x, dy = randSlice(rng, b.ActLen(xs)), randSlice(rng, b.ActLen(xs))
+		dw1, dw2 := make([]float32, p.WSize()), make([]float32, p.WSize())
+		conv.BackwardWeights(dw1, dy, x)
+		conv.BackwardWeights(dw2, dy, x)
+		if !sameBits(dw1, dw2) {
+			t.Errorf("conv %s (%s) backward weights differs between two identical calls", p, conv.(*Conv).Impl(2))
+		}
 	}
 	bn := b.NewBatchNorm(backend.BNConfig{BNParams: kernels.BNParams{N: p.N, C: p.C, HW: p.H * p.W, Eps: 1e-5}, ReLU: true})
 	g, bt := randSlice(rng, p.C), randSlice(rng, p.C)
