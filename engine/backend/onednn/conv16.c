@@ -146,23 +146,26 @@ void rr_c16_bwd_data(rr_c16 *p, float *dx, const float *dy, const float *w) {
   run_fwd(p, dx, dy);
 }
 
-// bwdw_image adds one image's dw[r][s][c][k] into part.
+// bwdw_image adds one image's dw[r][s][c][k] into part. Row by row, so the
+// three padded input rows and the dy row a row needs stay in L1 across
+// its 9 (r, s) passes (image-wide passes streamed 9 times from L2 were ~10%
+// slower); the 16 accumulators are reloaded per (row, r, s).
 static AVX512 void bwdw_image(float *part, const float *xp, const float *dy, int H, int W) {
   int WP = W + 2;
-  for (int rs = 0; rs < 9; rs++) {
-    int r = rs / 3, s = rs % 3;
-    __m512 acc[16];
-    for (int c = 0; c < 16; c++) acc[c] = _mm512_load_ps(part + (rs * 16 + c) * 16);
-    for (int p = 0; p < H; p++) {
+  for (int p = 0; p < H; p++) {
+    const float *dyr = dy + (size_t)p * W * 16;
+    for (int rs = 0; rs < 9; rs++) {
+      int r = rs / 3, s = rs % 3;
       const float *xr = xp + ((size_t)(p + r) * WP + s) * 16;
-      const float *dyr = dy + (size_t)p * W * 16;
+      __m512 acc[16];
+      for (int c = 0; c < 16; c++) acc[c] = _mm512_load_ps(part + (rs * 16 + c) * 16);
       for (int q = 0; q < W; q++) {
         __m512 d = _mm512_loadu_ps(dyr + q * 16);
 #pragma GCC unroll 16
         for (int c = 0; c < 16; c++) acc[c] = _mm512_fmadd_ps(_mm512_set1_ps(xr[q * 16 + c]), d, acc[c]);
       }
+      for (int c = 0; c < 16; c++) _mm512_store_ps(part + (rs * 16 + c) * 16, acc[c]);
     }
-    for (int c = 0; c < 16; c++) _mm512_store_ps(part + (rs * 16 + c) * 16, acc[c]);
   }
 }
 
