@@ -209,18 +209,26 @@ func (m *cifarNet) backward() {
 		if &dx[0] == &dy[0] {
 			dx = gi.dB
 		}
-		timed("relu backward", func() { be.ReLUBackward(go_.dt, dy, b.y) })
-		timed("bn backward", func() { b.bn2.Backward(go_.dc, b.p2.dg, b.p2.db, go_.dt, b.c2, b.p2.g, b.p2.b, b.p2.m, b.p2.v) })
-		timed("conv backward data", func() { b.conv2.BackwardData(go_.dh, go_.dc, b.w2) })
+		g := dy // masked by the next block's AddReLUBackward, except the head's
+		if i == len(m.blocks)-1 {
+			g = go_.dt
+			timed("relu backward", func() { be.ReLUBackward(g, dy, b.y) })
+		}
+		timed("bn backward", func() { b.bn2.Backward(go_.dc, b.p2.dg, b.p2.db, g, b.c2, b.p2.g, b.p2.b, b.p2.m, b.p2.v) })
 		timed("conv backward weights", func() { b.conv2.BackwardWeights(b.dw2, go_.dc, b.h) })
+		timed("conv backward data", func() { b.conv2.BackwardData(go_.dh, go_.dc, b.w2) })
 		timed("bn backward", func() { b.bn1.Backward(go_.dc, b.p1.dg, b.p1.db, go_.dh, b.c1, b.p1.g, b.p1.b, b.p1.m, b.p1.v) })
-		timed("conv backward data", func() { b.conv1.BackwardData(dx, go_.dc, b.w1) })
 		timed("conv backward weights", func() { b.conv1.BackwardWeights(b.dw1, go_.dc, x) })
+		timed("conv backward data", func() { b.conv1.BackwardData(dx, go_.dc, b.w1) })
+		sc := g
 		if b.sc != nil {
-			timed("shortcut A", func() { be.ShortcutABackward(gi.ds, go_.dt, *b.sc) })
-			timed("add", func() { be.Add(dx, dx, gi.ds) })
-		} else {
-			timed("add", func() { be.Add(dx, dx, go_.dt) })
+			sc = gi.ds
+			timed("shortcut A", func() { be.ShortcutABackward(sc, g, *b.sc) })
+		}
+		if i > 0 { // as engine/nn: the previous block's ReLU mask, fused
+			timed("add+relu backward", func() { be.AddReLUBackward(dx, dx, sc, x) })
+		} else { // the stem's BN backward applies its own ReLU mask
+			timed("add", func() { be.Add(dx, dx, sc) })
 		}
 		dy = dx
 	}
