@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -128,6 +129,10 @@ type Summary struct {
 // files) that is not done yet, in order. A failing or diverging run is
 // recorded and the others go on; the returned error summarizes failures.
 func (e *Env) RunSpecs(ctx context.Context, ids []string, opts RunOptions) (Summary, error) {
+	// One OS thread drives every step: the oneDNN backend's OpenMP runtime
+	// keeps a worker team per calling OS thread (see package onednn).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	var sum Summary
 	if e.Keep <= 0 {
 		e.Keep = 3

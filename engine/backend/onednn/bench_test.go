@@ -24,6 +24,7 @@ package onednn_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/resnet-repro/resnet-repro/engine/backend"
@@ -72,6 +73,13 @@ var benchShapes = []benchShape{
 	r50("resnet50_conv5_3x3_512_7x7_b32", 512, 512, 7, 3, 1),
 	r50("resnet50_conv5_1x1_2048to512_7x7_b32", 2048, 512, 7, 1, 1),
 	r50("resnet50_conv5_1x1_512to2048_7x7_b32", 512, 2048, 7, 1, 1),
+}
+
+// pin runs the calling benchmark goroutine on one OS thread, as cmd/repro
+// does: libgomp keeps a worker team per calling OS thread (package doc).
+func pin(b *testing.B) {
+	runtime.LockOSThread()
+	b.Cleanup(runtime.UnlockOSThread)
 }
 
 func newBackend(b *testing.B) *onednn.Backend {
@@ -151,6 +159,7 @@ func benchConv(b *testing.B, dir direction) {
 				continue
 			}
 			b.Run(s.name+"/"+a.name, func(b *testing.B) {
+				pin(b)
 				c, err := be.NewConvWith(p, onednn.ConvOptions{Src: onednn.NChw16c, Dst: onednn.NChw16c, Algo: [3]onednn.Algo{a.algo, a.algo, a.algo}})
 				if err != nil {
 					b.Fatal(err)
@@ -163,6 +172,7 @@ func benchConv(b *testing.B, dir direction) {
 			native bool
 		}{{"nchw_reorder", false}, {"nchw_native", true}} {
 			b.Run(s.name+"/"+v.name, func(b *testing.B) {
+				pin(b)
 				c, err := be.NewConvWith(p, onednn.ConvOptions{Src: onednn.NCHW, Dst: onednn.NCHW, Native: v.native})
 				if err != nil {
 					b.Fatal(err)
@@ -172,6 +182,7 @@ func benchConv(b *testing.B, dir direction) {
 		}
 		if s.ref {
 			b.Run(s.name+"/reference", func(b *testing.B) {
+				pin(b)
 				ref := backend.Reference(benchThreads)
 				run(b, be, ref.NewConv(p), dir, xs.Size(), ys.Size())
 			})
@@ -212,6 +223,7 @@ func BenchmarkBatchNormReLU(b *testing.B) {
 		}{{"onednn", be}, {"reference", backend.Reference(benchThreads)}} {
 			bn := impl.b.NewBatchNorm(cfg)
 			b.Run(sh.name+"/forward/"+impl.name, func(b *testing.B) {
+				pin(b)
 				bn.ForwardTrain(y, m, v, x, g, bt)
 				b.ReportAllocs()
 				b.ResetTimer()
@@ -221,6 +233,7 @@ func BenchmarkBatchNormReLU(b *testing.B) {
 				b.ReportMetric(3*4*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 			})
 			b.Run(sh.name+"/backward/"+impl.name, func(b *testing.B) {
+				pin(b)
 				bn.ForwardTrain(y, m, v, x, g, bt)
 				b.ReportAllocs()
 				b.ResetTimer()
@@ -242,6 +255,7 @@ func BenchmarkReorder(b *testing.B) {
 		s := sh.s
 		plain, act := randSlice(s.Size()), randSlice(be.ActLen(s))
 		b.Run(sh.name, func(b *testing.B) {
+			pin(b)
 			b.ReportAllocs()
 			for range b.N {
 				be.ToAct(act, plain, s)
@@ -291,6 +305,7 @@ func BenchmarkElementwise(b *testing.B) {
 				{"relu_backward", 3, func() { impl.b.ReLUBackward(dx, a, y) }},
 			} {
 				b.Run(sh.name+"/"+op.name+"/"+impl.name, func(b *testing.B) {
+					pin(b)
 					op.run()
 					b.ReportAllocs()
 					b.ResetTimer()

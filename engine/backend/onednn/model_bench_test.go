@@ -259,6 +259,7 @@ func BenchmarkCIFARStep(b *testing.B) {
 	for _, depth := range []int{20, 56} {
 		for _, mode := range []string{"train", "infer"} {
 			b.Run(fmt.Sprintf("resnet%d_b128_%s", depth, mode), func(b *testing.B) {
+				pin(b)
 				m := newCifarNet(be, (depth-2)/6, 128)
 				step := func() {
 					loss := m.forward(mode == "train")
@@ -360,6 +361,7 @@ func BenchmarkCIFARStepOwn16(b *testing.B) {
 	if !onednn.Own16Supported() {
 		b.Skip("no AVX-512F")
 	}
+	pin(b)
 	withoutOwn := func(p kernels.ConvParams) [3]onednn.Algo {
 		a := onednn.DefaultAlgos(p)
 		for i := range a {

@@ -27,6 +27,15 @@
 // libgomp's idle workers still spin briefly after each op (GOMP_SPINCOUNT /
 // OMP_WAIT_POLICY, read at process start, govern that).
 //
+// For speed, call a Backend from one OS thread (runtime.LockOSThread in the
+// goroutine that runs the steps; cmd/repro pins its main goroutine, and
+// reproduce.Env.RunSpecs pins itself). libgomp gives every calling OS
+// thread its own worker team, so a goroutine that Go moves between OS
+// threads leaves teams behind whose workers spin on the cores the current
+// team needs: `top -H` showed three busy threads on two cores, and
+// pinning made resnet-20 training 12% and resnet-56 10% faster (medians of
+// 8 and 4 interleaved `repro bench` rounds) and far less noisy.
+//
 // The C side binds the caller's slices to oneDNN memory objects at each
 // call; a bound pointer is never used after the call returns (it is
 // rebound on the next call), and the Go heap does not move objects.
