@@ -57,9 +57,16 @@ type BNConfig struct {
 // by the op; the reference recomputes it from x), so each BatchNorm op
 // serves exactly one layer and Backward must follow that layer's
 // ForwardTrain. Backward overwrites dx, dgamma and dbeta.
+//
+// ForwardTrainAddReLU, for a BatchNorm without fused ReLU, is ForwardTrain
+// followed by y = max(0, y + res): the end of a residual block (Eq. 1, then
+// ReLU) in one pass where the backend can. Backward may follow it as it
+// follows ForwardTrain (dy is then the gradient of BN's own output, i.e.
+// after the caller applied the final ReLU's mask).
 type BatchNormOp[F tensor.Float] interface {
 	Config() BNConfig
 	ForwardTrain(y, mean, variance, x, gamma, beta []F)
+	ForwardTrainAddReLU(y, mean, variance, x, gamma, beta, res []F)
 	ForwardInfer(y, x, gamma, beta, mean, variance []F)
 	Backward(dx, dgamma, dbeta, dy, x, gamma, beta, mean, variance []F)
 }

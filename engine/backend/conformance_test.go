@@ -221,6 +221,58 @@ func TestConformanceBatchNorm(t *testing.T) {
 	}
 }
 
+// TestConformanceBatchNormAddReLU checks the end of a residual block,
+// y = ReLU(BN(x) + res) with batch statistics, and the Backward that
+// follows it, against the naive kernels. Beside ResNet shapes the cases
+// have a channel count that leaves padding lanes in nChw16c (24 = 16 + 8)
+// and a mean 1000x the spread (what the one-pass statistics' shift is for).
+func TestConformanceBatchNormAddReLU(t *testing.T) {
+	bs := backends(t)
+	cases := []struct {
+		name      string
+		p         kernels.BNParams
+		mean, std float32
+	}{
+		{"resnet20_stage1_16_32x32", kernels.BNParams{N: 4, C: 16, HW: 32 * 32, Eps: 1e-5}, 0.5, 3},
+		{"resnet50_conv2_256_56x56", kernels.BNParams{N: 1, C: 256, HW: 56 * 56, Eps: 1e-5}, -1, 2},
+		{"channels_24_padding", kernels.BNParams{N: 3, C: 24, HW: 7 * 7, Eps: 1e-5}, 0.5, 3},
+		{"large_mean", kernels.BNParams{N: 4, C: 32, HW: 8 * 8, Eps: 1e-5}, 100, 0.1},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.p
+			n := p.N * p.C * p.HW
+			rng := rand.New(rand.NewPCG(uint64(i), 5))
+			x, res, dy := randSlice(rng, n), randSlice(rng, n), randSlice(rng, n)
+			for j := range x {
+				x[j] = tc.std*x[j] + tc.mean
+			}
+			gamma, beta := randSlice(rng, p.C), randSlice(rng, p.C)
+			wantY, wantMean, wantVar, invstd := make([]float32, n), make([]float32, p.C), make([]float32, p.C), make([]float32, p.C)
+			kernels.BNForwardTrain(wantY, wantMean, wantVar, invstd, x, gamma, beta, p)
+			kernels.Add(wantY, wantY, res)
+			kernels.ReLUForward(wantY, wantY)
+			wantDX, wantDG, wantDB := make([]float32, n), make([]float32, p.C), make([]float32, p.C)
+			kernels.BNBackward(wantDX, wantDG, wantDB, dy, x, gamma, wantMean, invstd, p)
+			s := backend.ActShape{N: p.N, C: p.C, H: 1, W: p.HW}
+			for _, b := range bs {
+				bn := b.NewBatchNorm(backend.BNConfig{BNParams: p})
+				xa, resa, dya := toAct(b, x, s), toAct(b, res, s), toAct(b, dy, s)
+				ya, mean, variance := nanSlice(b.ActLen(s)), nanSlice(p.C), nanSlice(p.C)
+				bn.ForwardTrainAddReLU(ya, mean, variance, xa, gamma, beta, resa)
+				check(t, b.Name()+" y", fromAct(t, b, "y", ya, s), wantY)
+				check(t, b.Name()+" mean", mean, wantMean)
+				check(t, b.Name()+" variance", variance, wantVar)
+				dxa, dg, db := nanSlice(b.ActLen(s)), nanSlice(p.C), nanSlice(p.C)
+				bn.Backward(dxa, dg, db, dya, xa, gamma, beta, mean, variance)
+				check(t, b.Name()+" dx", fromAct(t, b, "dx", dxa, s), wantDX)
+				check(t, b.Name()+" dgamma", dg, wantDG)
+				check(t, b.Name()+" dbeta", db, wantDB)
+			}
+		})
+	}
+}
+
 func TestConformanceMaxPool(t *testing.T) {
 	bs := backends(t)
 	// Table 1's 3x3/2 max pool after the stem (112 -> 56), batch 1, on a

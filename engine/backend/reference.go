@@ -176,6 +176,15 @@ func (l *refBN[F]) ForwardTrain(y, mean, variance, x, gamma, beta []F) {
 	}
 }
 
+func (l *refBN[F]) ForwardTrainAddReLU(y, mean, variance, x, gamma, beta, res []F) {
+	if l.c.ReLU {
+		panic("backend: ForwardTrainAddReLU on a BatchNorm with fused ReLU")
+	}
+	l.ForwardTrain(y, mean, variance, x, gamma, beta)
+	kernels.Add(y, y, res)
+	kernels.ReLUForward(y, y)
+}
+
 func (l *refBN[F]) ForwardInfer(y, x, gamma, beta, mean, variance []F) {
 	kernels.BNForwardInfer(y, x, gamma, beta, mean, variance, l.c.BNParams)
 	if l.c.ReLU {

@@ -129,10 +129,38 @@ func NewBatchNorm[F tensor.Float](ctx *Context[F], name string, shape tensor.Sha
 // fused) with the batch's statistics (training, which also updates the
 // running averages) or the running statistics (inference).
 func (b *BatchNorm[F]) Forward(y, x []F, training bool) {
+	if training {
+		b.op.ForwardTrain(y, b.mean, b.variance, x, b.Weight.Data, b.Bias.Data)
+	} else {
+		b.op.ForwardInfer(y, x, b.Weight.Data, b.Bias.Data, b.RunningMean.Data, b.RunningVar.Data)
+	}
+	b.afterForward(training)
+}
+
+// ForwardAddReLU computes y = max(0, BN(x) + res), the end of a residual
+// block (Eq. 1, then ReLU), for a BatchNorm without fused ReLU; in training
+// the backend does it in one pass (backend.BatchNormOp.ForwardTrainAddReLU).
+// Backward then takes the gradient of BN's own output (the caller applies
+// the final ReLU's mask, as it did for a separate AddReLU).
+func (b *BatchNorm[F]) ForwardAddReLU(y, x, res []F, training bool) {
+	if b.ReLU {
+		panic("nn: ForwardAddReLU on a BatchNorm with fused ReLU")
+	}
+	if training {
+		b.op.ForwardTrainAddReLU(y, b.mean, b.variance, x, b.Weight.Data, b.Bias.Data, res)
+	} else {
+		b.op.ForwardInfer(y, x, b.Weight.Data, b.Bias.Data, b.RunningMean.Data, b.RunningVar.Data)
+		b.ctx.Ops.AddReLU(y, y, res)
+	}
+	b.afterForward(training)
+}
+
+// afterForward updates the running averages (training) and records the
+// affine map the forward applied.
+func (b *BatchNorm[F]) afterForward(training bool) {
 	b.lastTraining = training
 	mean, variance := b.RunningMean.Data, b.RunningVar.Data
 	if training {
-		b.op.ForwardTrain(y, b.mean, b.variance, x, b.Weight.Data, b.Bias.Data)
 		m := float64(b.Shape[0] * b.Shape[2] * b.Shape[3])
 		unbias := 1.0
 		if m > 1 {
@@ -143,8 +171,6 @@ func (b *BatchNorm[F]) Forward(y, x []F, training bool) {
 			b.RunningVar.Data[c] = F((1-BNMomentum)*float64(b.RunningVar.Data[c]) + BNMomentum*float64(b.variance[c])*unbias)
 		}
 		mean, variance = b.mean, b.variance
-	} else {
-		b.op.ForwardInfer(y, x, b.Weight.Data, b.Bias.Data, mean, variance)
 	}
 	for c := range b.scale {
 		b.scale[c] = b.Weight.Data[c] / F(math.Sqrt(float64(variance[c])+BNEps))

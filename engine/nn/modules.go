@@ -202,32 +202,34 @@ func (r *Residual[F]) Forward(x []F, training bool) []F {
 	ops := r.ctx.Ops
 	in := x
 	last := len(r.convs) - 1
-	t := r.slotT.Get(len(r.out))
-	for i, conv := range r.convs {
+	for i, conv := range r.convs[:last] {
 		conv.Forward(r.c[i], in)
-		if i < last {
-			r.bns[i].Forward(r.h[i], r.c[i], training) // BN and ReLU, fused
-			in = r.h[i]
-		} else {
-			r.bns[i].Forward(t, r.c[i], training)
-		}
+		r.bns[i].Forward(r.h[i], r.c[i], training) // BN and ReLU, fused
+		in = r.h[i]
 		r.probe(i)
 	}
+	r.convs[last].Forward(r.c[last], in)
+	// The last BN ends the block: ReLU(BN(c) + shortcut), one pass.
+	var sc []F
 	switch r.cfg.Shortcut {
 	case ShortcutNone:
+		t := r.slotT.Get(len(r.out))
+		r.bns[last].Forward(t, r.c[last], training)
 		ops.ReLUForward(r.out, t)
 	case ShortcutIdentity:
-		ops.AddReLU(r.out, t, x)
+		sc = x
 	case ShortcutZeroPad:
-		s := r.slotS.Get(len(r.out))
-		ops.ShortcutAForward(s, x, r.padA)
-		ops.AddReLU(r.out, t, s)
+		sc = r.slotS.Get(len(r.out))
+		ops.ShortcutAForward(sc, x, r.padA)
 	case ShortcutProjection:
 		r.scConv.Forward(r.csc, x)
-		s := r.slotS.Get(len(r.out))
-		r.scBN.Forward(s, r.csc, training)
-		ops.AddReLU(r.out, t, s)
+		sc = r.slotS.Get(len(r.out))
+		r.scBN.Forward(sc, r.csc, training)
 	}
+	if sc != nil {
+		r.bns[last].ForwardAddReLU(r.out, r.c[last], sc, training)
+	}
+	r.probe(last)
 	return r.out
 }
 

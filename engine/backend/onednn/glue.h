@@ -46,6 +46,15 @@ void rr_c16_fwd(rr_c16 *p, float *y, const float *x, const float *w);
 void rr_c16_bwd_data(rr_c16 *p, float *dx, const float *dy, const float *w);
 void rr_c16_bwd_weights(rr_c16 *p, float *dw, const float *dy, const float *x);
 
+// Training batch norm + residual add + ReLU in one pass (bnadd.c):
+// y = max(0, BN(x) + res) with the batch statistics, nChw16c.
+typedef struct rr_bnadd rr_bnadd;
+int rr_bnadd_supported(void);
+rr_bnadd *rr_bnadd_new(rr_ctx *c, int N, int C, int HW, float eps);
+void rr_bnadd_free(rr_bnadd *p);
+void rr_bnadd_fwd_train(rr_bnadd *p, float *y, float *mean, float *var, const float *x,
+                        const float *gamma, const float *beta, const float *res);
+
 // Batch normalization (training fwd with batch stats, inference fwd with
 // given stats, backward), optionally fused with a following ReLU.
 rr_bn *rr_bn_new(rr_ctx *c, int N, int C, int HW, int layout, float eps, int relu,

@@ -164,14 +164,18 @@ func (m *cifarNet) forward(train bool) float64 {
 		timed("conv forward", func() { b.conv1.Forward(b.c1, x, b.w1) })
 		bnf(b.bn1, b.h, b.c1, b.p1)
 		timed("conv forward", func() { b.conv2.Forward(b.c2, b.h, b.w2) })
-		t := m.grads[b.out].dt // scratch: BN2's output is not kept
-		bnf(b.bn2, t, b.c2, b.p2)
 		sc := x
 		if b.sc != nil {
 			sc = m.grads[b.out].ds
 			timed("shortcut A", func() { be.ShortcutAForward(sc, x, *b.sc) })
 		}
-		timed("add+relu", func() { be.AddReLU(b.y, t, sc) })
+		if train { // as engine/nn: BN2, the shortcut and the ReLU in one pass
+			timed("bn+add+relu forward", func() { b.bn2.ForwardTrainAddReLU(b.y, b.p2.m, b.p2.v, b.c2, b.p2.g, b.p2.b, sc) })
+		} else {
+			t := m.grads[b.out].dt // scratch: BN2's output is not kept
+			bnf(b.bn2, t, b.c2, b.p2)
+			timed("add+relu", func() { be.AddReLU(b.y, t, sc) })
+		}
 		x = b.y
 	}
 	last := m.blocks[len(m.blocks)-1].out

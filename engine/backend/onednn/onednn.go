@@ -46,7 +46,7 @@ package onednn
 
 /*
 #cgo CFLAGS: -O3 -fopenmp
-#cgo LDFLAGS: -ldnnl -fopenmp
+#cgo LDFLAGS: -ldnnl -fopenmp -lm
 #include <stdlib.h>
 #include "glue.h"
 */
@@ -139,6 +139,8 @@ func (b *Backend) Close() {
 	for _, l := range b.bns {
 		C.rr_bn_free(l.plan)
 		l.plan = nil
+		C.rr_bnadd_free(l.add)
+		l.add = nil
 	}
 	for _, l := range b.pools {
 		C.rr_pool_free(l.plan)
@@ -417,6 +419,7 @@ type BatchNorm struct {
 	b    *Backend
 	c    backend.BNConfig
 	plan *C.rr_bn
+	add  *C.rr_bnadd // ForwardTrainAddReLU's plan (no fused ReLU, AVX-512F)
 	n    int
 }
 
@@ -432,6 +435,12 @@ func (b *Backend) NewBatchNorm(c backend.BNConfig) backend.BatchNorm {
 		panic(fmt.Sprintf("onednn: batch norm %+v: %s", c, C.GoString(&errbuf[0])))
 	}
 	l := &BatchNorm{b: b, c: c, plan: plan, n: c.N * blocks16(c.C) * c.HW}
+	if !c.ReLU && C.rr_bnadd_supported() != 0 {
+		if l.add = C.rr_bnadd_new(b.ctx, C.int(c.N), C.int(c.C), C.int(c.HW), C.float(c.Eps)); l.add == nil {
+			C.rr_bn_free(plan)
+			panic(fmt.Sprintf("onednn: batch norm %+v: out of memory", c))
+		}
+	}
 	b.mu.Lock()
 	b.bns = append(b.bns, l)
 	b.mu.Unlock()
@@ -451,6 +460,25 @@ func (l *BatchNorm) ForwardTrain(y, mean, variance, x, gamma, beta []float32) {
 	checkLen("x", len(x), l.n)
 	l.checkC("mean/variance/gamma/beta", mean, variance, gamma, beta)
 	must(C.rr_bn_fwd_train(l.plan, fp(y), fp(mean), fp(variance), fp(x), fp(gamma), fp(beta)), "bn forward train")
+}
+
+// ForwardTrainAddReLU runs bnadd.c's one-pass kernel (batch statistics in
+// one read, then y = max(0, BN(x) + res)); without AVX-512F it is oneDNN's
+// ForwardTrain followed by AddReLU.
+func (l *BatchNorm) ForwardTrainAddReLU(y, mean, variance, x, gamma, beta, res []float32) {
+	if l.c.ReLU {
+		panic("onednn: ForwardTrainAddReLU on a BatchNorm with fused ReLU")
+	}
+	checkLen("res", len(res), l.n)
+	if l.add == nil {
+		l.ForwardTrain(y, mean, variance, x, gamma, beta)
+		l.b.AddReLU(y, y, res)
+		return
+	}
+	checkLen("y", len(y), l.n)
+	checkLen("x", len(x), l.n)
+	l.checkC("mean/variance/gamma/beta", mean, variance, gamma, beta)
+	C.rr_bnadd_fwd_train(l.add, fp(y), fp(mean), fp(variance), fp(x), fp(gamma), fp(beta), fp(res))
 }
 
 func (l *BatchNorm) ForwardInfer(y, x, gamma, beta, mean, variance []float32) {

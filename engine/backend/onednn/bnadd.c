@@ -1,0 +1,153 @@
+// bnadd.c: the end of a residual block in one pass over memory, for
+// training: y = max(0, BN(x) + res) (Eq. 1, then ReLU), with BN using the
+// batch's own statistics, on nChw16c activations. oneDNN 2.6's batch norm
+// cannot add a second tensor (fuse_norm_add_relu came later), so without
+// this the block writes BN(x) and reads it back in a separate add+ReLU.
+//
+// Statistics take one pass: per channel, with M = N*HW values and a shift
+// K (the channel's first value in the batch, so that x-K is of the order
+// of the spread and the sums do not cancel),
+//   S1 = sum (x-K), S2 = sum (x-K)^2, mean = K + S1/M,
+//   var = S2/M - (S1/M)^2 (biased, as oneDNN and the reference return it).
+// Float vectors accumulate at most 256 pixels of one image and channel
+// block, then add into per-thread double sums; the threads' sums are added
+// in thread order, so results depend on the thread count, not on timing.
+// The second pass is y = max(0, (x-mean)*scale + beta + res) with
+// scale = gamma/sqrt(var+eps) (subtracting the mean first keeps a large
+// mean from costing precision; the pass is memory-bound either way);
+// padding lanes of the last channel block get scale = beta = 0 and stay
+// zero (res is zero there too).
+#include <immintrin.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "glue.h"
+
+#define AVX512 __attribute__((target("avx512f")))
+
+struct rr_bnadd {
+  int N, C, CB, HW, T;
+  double eps;
+  double *part;         // T x CB*16 x 2 partial sums (S1, S2)
+  float *k, *mean, *scale, *beta;  // CB*16 each
+};
+
+static void *zalloc_bytes(size_t n) {
+  n = (n + 63) / 64 * 64;
+  void *p = aligned_alloc(64, n);
+  if (p) memset(p, 0, n);
+  return p;
+}
+
+rr_bnadd *rr_bnadd_new(rr_ctx *c, int N, int C, int HW, float eps) {
+  rr_bnadd *p = calloc(1, sizeof *p);
+  if (!p) return NULL;
+  p->N = N, p->C = C, p->CB = (C + 15) / 16, p->HW = HW, p->T = rr_ctx_threads(c), p->eps = eps;
+  size_t lanes = (size_t)p->CB * 16;
+  p->part = zalloc_bytes((size_t)p->T * lanes * 2 * sizeof(double));
+  p->k = zalloc_bytes(lanes * sizeof(float));
+  p->mean = zalloc_bytes(lanes * sizeof(float));
+  p->scale = zalloc_bytes(lanes * sizeof(float));
+  p->beta = zalloc_bytes(lanes * sizeof(float));
+  if (!p->part || !p->k || !p->mean || !p->scale || !p->beta) {
+    rr_bnadd_free(p);
+    return NULL;
+  }
+  return p;
+}
+
+void rr_bnadd_free(rr_bnadd *p) {
+  if (!p) return;
+  free(p->part);
+  free(p->k);
+  free(p->mean);
+  free(p->scale);
+  free(p->beta);
+  free(p);
+}
+
+// stats_block adds sum(x-k) and sum((x-k)^2) of one (image, channel block)
+// plane of hw pixels into s1, s2 (16 lanes each).
+static AVX512 void stats_block(double *s1, double *s2, const float *x, const float *k, int hw) {
+  __m512 kv = _mm512_loadu_ps(k);
+  for (int i0 = 0; i0 < hw; i0 += 256) {
+    int i1 = i0 + 256 < hw ? i0 + 256 : hw;
+    __m512 a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps();
+    __m512 b1 = _mm512_setzero_ps(), b2 = _mm512_setzero_ps();
+    int i = i0;
+    for (; i + 2 <= i1; i += 2) {
+      __m512 v = _mm512_sub_ps(_mm512_loadu_ps(x + (size_t)i * 16), kv);
+      __m512 w = _mm512_sub_ps(_mm512_loadu_ps(x + (size_t)(i + 1) * 16), kv);
+      a1 = _mm512_add_ps(a1, v);
+      a2 = _mm512_fmadd_ps(v, v, a2);
+      b1 = _mm512_add_ps(b1, w);
+      b2 = _mm512_fmadd_ps(w, w, b2);
+    }
+    if (i < i1) {
+      __m512 v = _mm512_sub_ps(_mm512_loadu_ps(x + (size_t)i * 16), kv);
+      a1 = _mm512_add_ps(a1, v);
+      a2 = _mm512_fmadd_ps(v, v, a2);
+    }
+    float t1[16], t2[16];
+    _mm512_storeu_ps(t1, _mm512_add_ps(a1, b1));
+    _mm512_storeu_ps(t2, _mm512_add_ps(a2, b2));
+    for (int l = 0; l < 16; l++) s1[l] += t1[l], s2[l] += t2[l];
+  }
+}
+
+static AVX512 void apply_block(float *y, const float *x, const float *res, const float *mean,
+                               const float *scale, const float *beta, int hw) {
+  __m512 mu = _mm512_loadu_ps(mean), sc = _mm512_loadu_ps(scale), be = _mm512_loadu_ps(beta);
+  __m512 zero = _mm512_setzero_ps();
+  for (int i = 0; i < hw; i++) {
+    __m512 v = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(x + (size_t)i * 16), mu), sc, be);
+    v = _mm512_add_ps(v, _mm512_loadu_ps(res + (size_t)i * 16));
+    _mm512_storeu_ps(y + (size_t)i * 16, _mm512_max_ps(v, zero));
+  }
+}
+
+int rr_bnadd_supported(void) { return __builtin_cpu_supports("avx512f"); }
+
+void rr_bnadd_fwd_train(rr_bnadd *p, float *y, float *mean, float *var, const float *x,
+                        const float *gamma, const float *beta, const float *res) {
+  if (omp_get_max_threads() != p->T) omp_set_num_threads(p->T);
+  int CB = p->CB, HW = p->HW;
+  size_t lanes = (size_t)CB * 16, plane = (size_t)HW * 16;
+  for (int cb = 0; cb < CB; cb++) memcpy(p->k + cb * 16, x + cb * plane, 16 * sizeof(float));
+  memset(p->part, 0, (size_t)p->T * lanes * 2 * sizeof(double));
+#pragma omp parallel num_threads(p->T)
+  {
+    double *mine = p->part + (size_t)omp_get_thread_num() * lanes * 2;
+#pragma omp for schedule(static)
+    for (int n = 0; n < p->N; n++)
+      for (int cb = 0; cb < CB; cb++)
+        stats_block(mine + cb * 16, mine + lanes + cb * 16, x + ((size_t)n * CB + cb) * plane,
+                    p->k + cb * 16, HW);
+  }
+  double m = (double)p->N * HW;
+  for (size_t c = 0; c < lanes; c++) {
+    if (c >= (size_t)p->C) {
+      p->mean[c] = p->scale[c] = p->beta[c] = 0;
+      continue;
+    }
+    double s1 = 0, s2 = 0;
+    for (int t = 0; t < p->T; t++) s1 += p->part[(size_t)t * lanes * 2 + c], s2 += p->part[(size_t)t * lanes * 2 + lanes + c];
+    double d = s1 / m, v = s2 / m - d * d;
+    if (v < 0) v = 0;
+    double mu = p->k[c] + d;
+    mean[c] = (float)mu;
+    var[c] = (float)v;
+    float is = (float)(1 / sqrt((double)(float)v + p->eps));
+    p->mean[c] = (float)mu;
+    p->scale[c] = gamma[c] * is;
+    p->beta[c] = beta[c];
+  }
+#pragma omp parallel for schedule(static) num_threads(p->T)
+  for (int b = 0; b < p->N * CB; b++) {
+    int cb = b % CB;
+    apply_block(y + (size_t)b * plane, x + (size_t)b * plane, res + (size_t)b * plane,
+                p->mean + cb * 16, p->scale + cb * 16, p->beta + cb * 16, HW);
+  }
+}
