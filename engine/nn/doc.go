@@ -9,11 +9,13 @@
 //
 //   - every module owns its output buffer, so a module's input is the
 //     previous module's output and stays intact until Backward;
-//   - a residual module keeps only its conv outputs (pre-BN) and its output;
-//     the BN+ReLU outputs inside the branch are recomputed in Backward from
-//     the conv outputs and the saved batch statistics, which costs one cheap
-//     elementwise pass and saves a full activation per conv;
-//   - transient buffers (recomputed activations, in-block gradients, the two
+//   - a residual module keeps its conv outputs (pre-BN), the inner BN+ReLU
+//     outputs (the next conv's input, which its weight gradient reads) and
+//     its output; the last BN's output is never stored (the block ends in
+//     one pass, ReLU(BN(c) + shortcut), BatchNorm.ForwardAddReLU), and the
+//     shortcut's output is transient. The backends' fused BN+ReLU backward
+//     recomputes or keeps the ReLU mask itself;
+//   - transient buffers (the shortcut output, in-block gradients, the two
 //     ping-pong gradient buffers that carry dy between modules) are shared
 //     workspace slots, sized once to the largest use and allocated once.
 //
