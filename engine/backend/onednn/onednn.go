@@ -234,7 +234,8 @@ func own16Shape(p kernels.ConvParams, o ConvOptions) bool {
 // 178 vs 123 GFLOP/s, bwd-weights 180 vs 199), and Own16 beat direct
 // forward (283 vs 177 GFLOP/s in isolation) and matched it in the other
 // two directions; inside a resnet-20 training step (BenchmarkCIFARStep,
-// two interleaved runs each) stage 1's convs took 58 ms with Own16 against
+// two interleaved runs each, before the OS-thread pinning described in the
+// package doc) stage 1's convs took 58 ms with Own16 against
 // 64 ms with oneDNN direct (fwd 18.3 vs 20.2, bwd-data 17.3 vs 19.6,
 // bwd-weights 21.6 vs 24.3). From 32 channels on Winograd was 1.0-2.8x
 // faster than direct (CIFAR 64@8x8: ~380 vs ~250; ResNet-50 128@28x28:
