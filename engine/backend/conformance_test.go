@@ -170,6 +170,28 @@ var bnCases = []struct {
 	{"resnet50_conv5_2048_7x7", backend.BNConfig{BNParams: kernels.BNParams{N: 2, C: 2048, HW: 7 * 7, Eps: 1e-5}}},
 }
 
+// bnWant holds the naive kernels' results of a training-mode BN case.
+type bnWant struct{ y, mean, variance, dx, dgamma, dbeta []float32 }
+
+// checkBNTrain runs forward (a training forward of bn into y, mean and
+// variance) and then bn.Backward on backend b, and checks every output
+// against want.
+func checkBNTrain(t *testing.T, b backend.Backend, bn backend.BatchNorm, s backend.ActShape,
+	xa, dya, gamma, beta []float32, want bnWant, forward func(y, mean, variance []float32)) {
+	t.Helper()
+	c := len(gamma)
+	ya, mean, variance := nanSlice(b.ActLen(s)), nanSlice(c), nanSlice(c)
+	forward(ya, mean, variance)
+	check(t, b.Name()+" train y", fromAct(t, b, "train y", ya, s), want.y)
+	check(t, b.Name()+" mean", mean, want.mean)
+	check(t, b.Name()+" variance", variance, want.variance)
+	dxa, dg, db := nanSlice(b.ActLen(s)), nanSlice(c), nanSlice(c)
+	bn.Backward(dxa, dg, db, dya, xa, gamma, beta, mean, variance)
+	check(t, b.Name()+" dx", fromAct(t, b, "dx", dxa, s), want.dx)
+	check(t, b.Name()+" dgamma", dg, want.dgamma)
+	check(t, b.Name()+" dbeta", db, want.dbeta)
+}
+
 func TestConformanceBatchNorm(t *testing.T) {
 	bs := backends(t)
 	for i, tc := range bnCases {
@@ -203,16 +225,8 @@ func TestConformanceBatchNorm(t *testing.T) {
 			for _, b := range bs {
 				bn := b.NewBatchNorm(c)
 				xa, dya := toAct(b, x, s), toAct(b, dy, s)
-				ya, mean, variance := nanSlice(b.ActLen(s)), nanSlice(c.C), nanSlice(c.C)
-				bn.ForwardTrain(ya, mean, variance, xa, gamma, beta)
-				check(t, b.Name()+" train y", fromAct(t, b, "train y", ya, s), wantY)
-				check(t, b.Name()+" mean", mean, wantMean)
-				check(t, b.Name()+" variance", variance, wantVar)
-				dxa, dg, db := nanSlice(b.ActLen(s)), nanSlice(c.C), nanSlice(c.C)
-				bn.Backward(dxa, dg, db, dya, xa, gamma, beta, mean, variance)
-				check(t, b.Name()+" dx", fromAct(t, b, "dx", dxa, s), wantDX)
-				check(t, b.Name()+" dgamma", dg, wantDG)
-				check(t, b.Name()+" dbeta", db, wantDB)
+				checkBNTrain(t, b, bn, s, xa, dya, gamma, beta, bnWant{wantY, wantMean, wantVar, wantDX, wantDG, wantDB},
+					func(y, mean, variance []float32) { bn.ForwardTrain(y, mean, variance, xa, gamma, beta) })
 				yi := nanSlice(b.ActLen(s))
 				bn.ForwardInfer(yi, xa, gamma, beta, runMean, runVar)
 				check(t, b.Name()+" infer y", fromAct(t, b, "infer y", yi, s), wantInfer)
@@ -258,16 +272,8 @@ func TestConformanceBatchNormAddReLU(t *testing.T) {
 			for _, b := range bs {
 				bn := b.NewBatchNorm(backend.BNConfig{BNParams: p})
 				xa, resa, dya := toAct(b, x, s), toAct(b, res, s), toAct(b, dy, s)
-				ya, mean, variance := nanSlice(b.ActLen(s)), nanSlice(p.C), nanSlice(p.C)
-				bn.ForwardTrainAddReLU(ya, mean, variance, xa, gamma, beta, resa)
-				check(t, b.Name()+" y", fromAct(t, b, "y", ya, s), wantY)
-				check(t, b.Name()+" mean", mean, wantMean)
-				check(t, b.Name()+" variance", variance, wantVar)
-				dxa, dg, db := nanSlice(b.ActLen(s)), nanSlice(p.C), nanSlice(p.C)
-				bn.Backward(dxa, dg, db, dya, xa, gamma, beta, mean, variance)
-				check(t, b.Name()+" dx", fromAct(t, b, "dx", dxa, s), wantDX)
-				check(t, b.Name()+" dgamma", dg, wantDG)
-				check(t, b.Name()+" dbeta", db, wantDB)
+				checkBNTrain(t, b, bn, s, xa, dya, gamma, beta, bnWant{wantY, wantMean, wantVar, wantDX, wantDG, wantDB},
+					func(y, mean, variance []float32) { bn.ForwardTrainAddReLU(y, mean, variance, xa, gamma, beta, resa) })
 			}
 		})
 	}

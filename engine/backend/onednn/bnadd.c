@@ -34,23 +34,16 @@ struct rr_bnadd {
   float *k, *mean, *scale, *beta;  // CB*16 each
 };
 
-static void *zalloc_bytes(size_t n) {
-  n = (n + 63) / 64 * 64;
-  void *p = aligned_alloc(64, n);
-  if (p) memset(p, 0, n);
-  return p;
-}
-
 rr_bnadd *rr_bnadd_new(rr_ctx *c, int N, int C, int HW, float eps) {
   rr_bnadd *p = calloc(1, sizeof *p);
   if (!p) return NULL;
   p->N = N, p->C = C, p->CB = (C + 15) / 16, p->HW = HW, p->T = rr_ctx_threads(c), p->eps = eps;
   size_t lanes = (size_t)p->CB * 16;
-  p->part = zalloc_bytes((size_t)p->T * lanes * 2 * sizeof(double));
-  p->k = zalloc_bytes(lanes * sizeof(float));
-  p->mean = zalloc_bytes(lanes * sizeof(float));
-  p->scale = zalloc_bytes(lanes * sizeof(float));
-  p->beta = zalloc_bytes(lanes * sizeof(float));
+  p->part = rr_alloc_touch((size_t)p->T * lanes * 2 * sizeof(double));
+  p->k = rr_alloc_touch(lanes * sizeof(float));
+  p->mean = rr_alloc_touch(lanes * sizeof(float));
+  p->scale = rr_alloc_touch(lanes * sizeof(float));
+  p->beta = rr_alloc_touch(lanes * sizeof(float));
   if (!p->part || !p->k || !p->mean || !p->scale || !p->beta) {
     rr_bnadd_free(p);
     return NULL;
@@ -108,11 +101,8 @@ static AVX512 void apply_block(float *y, const float *x, const float *res, const
   }
 }
 
-int rr_bnadd_supported(void) { return __builtin_cpu_supports("avx512f"); }
-
 void rr_bnadd_fwd_train(rr_bnadd *p, float *y, float *mean, float *var, const float *x,
                         const float *gamma, const float *beta, const float *res) {
-  if (omp_get_max_threads() != p->T) omp_set_num_threads(p->T);
   int CB = p->CB, HW = p->HW;
   size_t lanes = (size_t)CB * 16, plane = (size_t)HW * 16;
   for (int cb = 0; cb < CB; cb++) memcpy(p->k + cb * 16, x + cb * plane, 16 * sizeof(float));

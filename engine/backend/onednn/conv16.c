@@ -37,23 +37,14 @@ struct rr_c16 {
   float *part;  // T partial weight gradients, 2304 floats each
 };
 
-int rr_c16_supported(void) { return __builtin_cpu_supports("avx512f"); }
-
-static float *zalloc(size_t nfloats) {
-  size_t n = (nfloats * sizeof(float) + 63) / 64 * 64;
-  float *p = aligned_alloc(64, n);
-  if (p) memset(p, 0, n);
-  return p;
-}
-
 rr_c16 *rr_c16_new(rr_ctx *c, int N, int H, int W) {
   rr_c16 *p = calloc(1, sizeof *p);
   if (!p) return NULL;
   p->c = c;
   p->N = N, p->H = H, p->W = W, p->T = rr_ctx_threads(c);
-  p->pad = zalloc((size_t)p->T * (H + 2) * (W + 2) * 16);
-  p->wk = zalloc(2304);
-  p->part = zalloc((size_t)p->T * 2304);
+  p->pad = rr_alloc_touch(sizeof(float) * (size_t)p->T * (H + 2) * (W + 2) * 16);
+  p->wk = rr_alloc_touch(sizeof(float) * 2304);
+  p->part = rr_alloc_touch(sizeof(float) * (size_t)p->T * 2304);
   if (!p->pad || !p->wk || !p->part) {
     rr_c16_free(p);
     return NULL;
@@ -67,10 +58,6 @@ void rr_c16_free(rr_c16 *p) {
   free(p->wk);
   free(p->part);
   free(p);
-}
-
-static void set_team(rr_c16 *p) {
-  if (omp_get_max_threads() != p->T) omp_set_num_threads(p->T);
 }
 
 // pad_image copies image x (H, W, 16) into the interior of xp.
@@ -114,7 +101,6 @@ static AVX512 void fwd_image(float *y, const float *xp, const float *wk, int H, 
 
 // run_fwd: y = conv(x, wk) over the batch, wk already in [r][s][cin][cout].
 static void run_fwd(rr_c16 *p, float *y, const float *x) {
-  set_team(p);
   size_t img = (size_t)p->H * p->W * 16, padn = (size_t)(p->H + 2) * (p->W + 2) * 16;
 #pragma omp parallel num_threads(p->T)
   {
@@ -170,7 +156,6 @@ static AVX512 void bwdw_image(float *part, const float *xp, const float *dy, int
 }
 
 void rr_c16_bwd_weights(rr_c16 *p, float *dw, const float *dy, const float *x) {
-  set_team(p);
   size_t img = (size_t)p->H * p->W * 16, padn = (size_t)(p->H + 2) * (p->W + 2) * 16;
   memset(p->part, 0, (size_t)p->T * 2304 * sizeof(float));
 #pragma omp parallel num_threads(p->T)

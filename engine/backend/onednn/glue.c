@@ -40,9 +40,10 @@ static inline void set_threads(rr_ctx *c) {
   if (omp_get_max_threads() != c->nthreads) omp_set_num_threads(c->nthreads);
 }
 
-// alloc_touch returns 64-byte-aligned memory whose pages have been written
-// once, so that first-touch page faults happen at plan time, not in a step.
-static void *alloc_touch(size_t n) {
+// rr_alloc_touch returns 64-byte-aligned memory whose pages have been
+// written (zeroed) once, so that first-touch page faults happen at plan
+// time, not in a step.
+void *rr_alloc_touch(size_t n) {
   if (n == 0) return NULL;
   size_t r = (n + 63) / 64 * 64;
   void *p = aligned_alloc(64, r);
@@ -82,6 +83,8 @@ void rr_ctx_free(rr_ctx *c) {
 
 int rr_ctx_threads(rr_ctx *c) { return c->nthreads; }
 
+int rr_avx512_supported(void) { return __builtin_cpu_supports("avx512f"); }
+
 // ---- primitives with a user-managed scratchpad ----
 
 typedef struct {
@@ -96,7 +99,7 @@ static dnnl_status_t prim_init(rr_ctx *c, prim *pr, const_dnnl_primitive_desc_t 
   size_t sz = smd ? dnnl_memory_desc_get_size(smd) : 0;
   if (sz > c->scratch_size) {
     free(c->scratch);
-    c->scratch = alloc_touch(sz);
+    c->scratch = rr_alloc_touch(sz);
     c->scratch_size = sz;
   }
   if (sz > 0) {
@@ -155,7 +158,7 @@ static dnnl_status_t slot_init(rr_ctx *c, slot *s, const dnnl_memory_desc_t *use
                                const dnnl_memory_desc_t *prim_md, int is_output) {
   dnnl_status_t st = dnnl_memory_create(&s->user, user_md, c->eng, DNNL_MEMORY_NONE);
   if (st != dnnl_success || dnnl_memory_desc_equal(user_md, prim_md)) return st;
-  s->buf = alloc_touch(dnnl_memory_desc_get_size(prim_md));
+  s->buf = rr_alloc_touch(dnnl_memory_desc_get_size(prim_md));
   st = dnnl_memory_create(&s->inner, prim_md, c->eng, s->buf);
   if (st != dnnl_success) return st;
   dnnl_primitive_desc_t rpd;
@@ -372,7 +375,7 @@ rr_bn *rr_bn_new(rr_ctx *c, int N, int C, int HW, int layout, float eps, int rel
   for (int i = 0; i < 6; i++) CHK(dnnl_memory_create(sm[i], &stat, c->eng, DNNL_MEMORY_NONE));
   if (relu) {
     const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(tpd, dnnl_query_workspace_md, 0);
-    p->wsbuf = alloc_touch(dnnl_memory_desc_get_size(wmd));
+    p->wsbuf = rr_alloc_touch(dnnl_memory_desc_get_size(wmd));
     CHK(dnnl_memory_create(&p->ws, wmd, c->eng, p->wsbuf));
   }
   dnnl_primitive_desc_destroy(tpd);
@@ -477,7 +480,7 @@ rr_pool *rr_pool_new(rr_ctx *c, int N, int C, int H, int W, int size, int stride
   CHK(dnnl_memory_create(&p->dst, &dmd, c->eng, DNNL_MEMORY_NONE));
   CHK(dnnl_memory_create(&p->ddst, &dmd, c->eng, DNNL_MEMORY_NONE));
   const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(fpd, dnnl_query_workspace_md, 0);
-  p->wsbuf = alloc_touch(dnnl_memory_desc_get_size(wmd));
+  p->wsbuf = rr_alloc_touch(dnnl_memory_desc_get_size(wmd));
   CHK(dnnl_memory_create(&p->ws, wmd, c->eng, p->wsbuf));
   dnnl_primitive_desc_destroy(fpd);
   dnnl_primitive_desc_destroy(bpd);

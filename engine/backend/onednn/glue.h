@@ -19,6 +19,11 @@ enum { RR_DIRECT = 0, RR_WINOGRAD = 1, RR_AUTO = 2, RR_OWN16 = 3 };
 rr_ctx *rr_ctx_new(int nthreads, char *err, int errlen);
 void rr_ctx_free(rr_ctx *c);
 int rr_ctx_threads(rr_ctx *c);
+// Shared by glue.c, conv16.c and bnadd.c: 64-byte-aligned, zeroed memory
+// touched at plan time (NULL for n == 0), and whether the CPU has AVX-512F
+// (our own kernels need it).
+void *rr_alloc_touch(size_t n);
+int rr_avx512_supported(void);
 // rr_ctx_times writes the seconds spent in primitives, activation reorders
 // and weight reorders since the last reset (reset != 0 zeroes them).
 void rr_ctx_times(rr_ctx *c, double *out, int reset);
@@ -39,7 +44,6 @@ const char *rr_conv_impl(rr_conv *p, int which);
 // Our own AVX-512 kernels (conv16.c) for 3x3/1 pad-1 convs with 16 input
 // and 16 output channels on nChw16c; w and dw are OIHW (16, 16, 3, 3).
 typedef struct rr_c16 rr_c16;
-int rr_c16_supported(void);
 rr_c16 *rr_c16_new(rr_ctx *c, int N, int H, int W);
 void rr_c16_free(rr_c16 *p);
 void rr_c16_fwd(rr_c16 *p, float *y, const float *x, const float *w);
@@ -49,7 +53,6 @@ void rr_c16_bwd_weights(rr_c16 *p, float *dw, const float *dy, const float *x);
 // Training batch norm + residual add + ReLU in one pass (bnadd.c):
 // y = max(0, BN(x) + res) with the batch statistics, nChw16c.
 typedef struct rr_bnadd rr_bnadd;
-int rr_bnadd_supported(void);
 rr_bnadd *rr_bnadd_new(rr_ctx *c, int N, int C, int HW, float eps);
 void rr_bnadd_free(rr_bnadd *p);
 void rr_bnadd_fwd_train(rr_bnadd *p, float *y, float *mean, float *var, const float *x,

@@ -215,8 +215,12 @@ const (
 	Own16 Algo = C.RR_OWN16
 )
 
+// hasAVX512F reports whether this CPU has AVX-512F, which our own kernels
+// (conv16.c, bnadd.c) need.
+var hasAVX512F = C.rr_avx512_supported() != 0
+
 // Own16Supported reports whether this CPU runs the Own16 kernels.
-func Own16Supported() bool { return C.rr_c16_supported() != 0 }
+func Own16Supported() bool { return hasAVX512F }
 
 // own16Shape reports whether p and o are the shape Own16 handles.
 func own16Shape(p kernels.ConvParams, o ConvOptions) bool {
@@ -307,14 +311,17 @@ func (b *Backend) NewConvWith(p kernels.ConvParams, o ConvOptions) (*Conv, error
 			if !own16Shape(p, o) || !Own16Supported() {
 				return nil, fmt.Errorf("onednn: conv %s: the Own16 kernel needs 3x3/1 pad 1, 16 to 16 channels, nChw16c and AVX-512F", p)
 			}
-			ownDir[i], algo[i] = true, C.RR_DIRECT // oneDNN still plans a direct primitive
+			ownDir[i], algo[i] = true, C.RR_DIRECT // planned by oneDNN only if another direction needs it
 		}
 	}
-	plan := C.rr_conv_new(b.ctx, C.int(p.N), C.int(p.C), C.int(p.H), C.int(p.W), C.int(p.K),
-		C.int(p.R), C.int(p.S), C.int(p.Stride), C.int(p.Pad), C.int(o.Src), C.int(o.Dst),
-		C.int(native), &algo[0], &errbuf[0], C.int(len(errbuf)))
-	if plan == nil {
-		return nil, fmt.Errorf("onednn: conv %s: %s", p, C.GoString(&errbuf[0]))
+	var plan *C.rr_conv // nil when every direction runs on Own16
+	if ownDir != [3]bool{true, true, true} {
+		plan = C.rr_conv_new(b.ctx, C.int(p.N), C.int(p.C), C.int(p.H), C.int(p.W), C.int(p.K),
+			C.int(p.R), C.int(p.S), C.int(p.Stride), C.int(p.Pad), C.int(o.Src), C.int(o.Dst),
+			C.int(native), &algo[0], &errbuf[0], C.int(len(errbuf)))
+		if plan == nil {
+			return nil, fmt.Errorf("onednn: conv %s: %s", p, C.GoString(&errbuf[0]))
+		}
 	}
 	c := &Conv{b: b, p: p, o: o, plan: plan, ownDir: ownDir,
 		xl: layoutLen(o.Src, p.N, p.C, p.H, p.W), yl: layoutLen(o.Dst, p.N, p.K, p.P(), p.Q())}
@@ -436,7 +443,7 @@ func (b *Backend) NewBatchNorm(c backend.BNConfig) backend.BatchNorm {
 		panic(fmt.Sprintf("onednn: batch norm %+v: %s", c, C.GoString(&errbuf[0])))
 	}
 	l := &BatchNorm{b: b, c: c, plan: plan, n: c.N * blocks16(c.C) * c.HW}
-	if !c.ReLU && C.rr_bnadd_supported() != 0 {
+	if !c.ReLU && hasAVX512F {
 		if l.add = C.rr_bnadd_new(b.ctx, C.int(c.N), C.int(c.C), C.int(c.HW), C.float(c.Eps)); l.add == nil {
 			C.rr_bn_free(plan)
 			panic(fmt.Sprintf("onednn: batch norm %+v: out of memory", c))
