@@ -153,6 +153,7 @@ func benchConv(b *testing.B, dir direction) {
 			{"blocked", onednn.Direct, true},
 			{"blocked_winograd", onednn.Winograd, p.R == 3 && p.Stride == 1 && p.C%16 == 0 && p.K%16 == 0},
 			{"blocked_own16", onednn.Own16, p.R == 3 && p.Stride == 1 && p.C == 16 && p.K == 16 && onednn.Own16Supported()},
+			{"blocked_own16_winograd", onednn.Own16Winograd, p.R == 3 && p.Stride == 1 && p.C == 16 && p.K == 16 && onednn.Own16Supported()},
 		}
 		for _, a := range algos {
 			if !a.ok {
@@ -185,6 +186,54 @@ func benchConv(b *testing.B, dir direction) {
 				pin(b)
 				ref := backend.Reference(benchThreads)
 				run(b, be, ref.NewConv(p), dir, xs.Size(), ys.Size())
+			})
+		}
+	}
+}
+
+// BenchmarkConvCold times stage 1's conv as a training step meets it:
+// activations not in cache. Each call takes the next of coldBatches
+// (x, y) pairs, 24 x 2 x 8 MB, more than this machine's caches hold for
+// one process; the ratio to BenchmarkConv* (same buffers every call) is
+// what memory costs the kernel.
+func BenchmarkConvCold(b *testing.B) {
+	const coldBatches = 24
+	be := newBackend(b)
+	p := kernels.ConvParams{N: 128, C: 16, H: 32, W: 32, K: 16, R: 3, S: 3, Stride: 1, Pad: 1}
+	n := be.ActLen(backend.ActShape{N: p.N, C: p.C, H: p.H, W: p.W})
+	var xs, ys [coldBatches][]float32
+	for i := range xs {
+		xs[i], ys[i] = randSlice(n), randSlice(n)
+	}
+	w := randSlice(p.WSize())
+	for _, a := range []struct {
+		name string
+		algo onednn.Algo
+		ok   bool
+	}{{"blocked", onednn.Direct, true}, {"blocked_own16", onednn.Own16, onednn.Own16Supported()},
+		{"blocked_own16_winograd", onednn.Own16Winograd, onednn.Own16Supported()}} {
+		if !a.ok {
+			continue
+		}
+		c, err := be.NewConvWith(p, onednn.ConvOptions{Src: onednn.NChw16c, Dst: onednn.NChw16c, Algo: [3]onednn.Algo{a.algo, a.algo, a.algo}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, d := range []struct {
+			name string
+			call func(x, y []float32)
+		}{{"forward", func(x, y []float32) { c.Forward(y, x, w) }},
+			{"backward_data", func(x, y []float32) { c.BackwardData(x, y, w) }},
+			{"backward_weights", func(x, y []float32) { c.BackwardWeights(w, y, x) }}} {
+			b.Run("resnet20_stage1_3x3_16_32x32_b128/"+d.name+"/"+a.name, func(b *testing.B) {
+				pin(b)
+				d.call(xs[0], ys[0])
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := range b.N {
+					d.call(xs[i%coldBatches], ys[(i+coldBatches/2)%coldBatches])
+				}
+				b.ReportMetric(2*float64(p.MACs())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 		}
 	}

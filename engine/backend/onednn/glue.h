@@ -14,7 +14,7 @@ typedef struct rr_pool rr_pool;
 // Layout tags for activations handed across the boundary.
 enum { RR_NCHW = 0, RR_NCHW16C = 1 };
 // Convolution algorithms.
-enum { RR_DIRECT = 0, RR_WINOGRAD = 1, RR_AUTO = 2, RR_OWN16 = 3 };
+enum { RR_DIRECT = 0, RR_WINOGRAD = 1, RR_AUTO = 2, RR_OWN16 = 3, RR_OWN16W = 4 };
 
 rr_ctx *rr_ctx_new(int nthreads, char *err, int errlen);
 void rr_ctx_free(rr_ctx *c);
@@ -49,6 +49,10 @@ void rr_c16_free(rr_c16 *p);
 void rr_c16_fwd(rr_c16 *p, float *y, const float *x, const float *w);
 void rr_c16_bwd_data(rr_c16 *p, float *dx, const float *dy, const float *w);
 void rr_c16_bwd_weights(rr_c16 *p, float *dw, const float *dy, const float *x);
+// The same three on Winograd F(2x2,3x3) (RR_OWN16W).
+void rr_c16w_fwd(rr_c16 *p, float *y, const float *x, const float *w);
+void rr_c16w_bwd_data(rr_c16 *p, float *dx, const float *dy, const float *w);
+void rr_c16w_bwd_weights(rr_c16 *p, float *dw, const float *dy, const float *x);
 
 // Training batch norm + residual add + ReLU in one pass (bnadd.c):
 // y = max(0, BN(x) + res) with the batch statistics, nChw16c.

@@ -213,6 +213,9 @@ const (
 	// activations; plan creation fails for other shapes or layouts, or on
 	// a CPU without AVX-512F (Own16Supported).
 	Own16 Algo = C.RR_OWN16
+	// Own16Winograd is our own Winograd F(2x2,3x3) kernel (conv16.c) for
+	// the same shapes as Own16.
+	Own16Winograd Algo = C.RR_OWN16W
 )
 
 // hasAVX512F reports whether this CPU has AVX-512F, which our own kernels
@@ -228,26 +231,29 @@ func own16Shape(p kernels.ConvParams, o ConvOptions) bool {
 		o.Src == NChw16c && o.Dst == NChw16c
 }
 
-// DefaultAlgos is NewConv's choice per direction: our own kernel (Own16)
-// for 3x3 stride-1 convs with 16 input and 16 output channels, Winograd
-// F(4x4,3x3) for 3x3 stride-1 convs with at least 32 input channels and
-// channel counts in multiples of 16, direct otherwise.
+// DefaultAlgos is NewConv's choice per direction: our own Winograd kernel
+// (Own16Winograd) for 3x3 stride-1 convs with 16 input and 16 output
+// channels, oneDNN's Winograd F(4x4,3x3) for 3x3 stride-1 convs with at
+// least 32 input channels and channel counts in multiples of 16, direct
+// otherwise.
 //
 // Measured (BenchmarkConv*, 2 threads): at 16 channels (CIFAR stage 1)
 // oneDNN's Winograd lost to its direct kernel (fwd 204 vs 144, bwd-data
-// 178 vs 123 GFLOP/s, bwd-weights 180 vs 199), and Own16 beat direct
-// forward (283 vs 177 GFLOP/s in isolation) and matched it in the other
-// two directions; inside a resnet-20 training step (BenchmarkCIFARStep,
-// two interleaved runs each, before the OS-thread pinning described in the
-// package doc) stage 1's convs took 58 ms with Own16 against
-// 64 ms with oneDNN direct (fwd 18.3 vs 20.2, bwd-data 17.3 vs 19.6,
-// bwd-weights 21.6 vs 24.3). From 32 channels on Winograd was 1.0-2.8x
-// faster than direct (CIFAR 64@8x8: ~380 vs ~250; ResNet-50 128@28x28:
-// ~540 vs ~200 effective GFLOP/s). Its error against the naive kernel is
-// ~1e-6 relative (TestAlgoAccuracy), well inside the conformance bound.
+// 178 vs 123 GFLOP/s, bwd-weights 180 vs 199), and our direct Own16 beat
+// oneDNN direct (forward 283 vs 177 GFLOP/s in isolation; stage 1's convs
+// in a resnet-20 step 58 vs 64 ms). Own16Winograd does 2.25x fewer
+// multiply-adds than Own16: in isolation 1.50-1.65 vs 2.1-2.5 ms forward
+// per stage-1 batch; in `repro bench --model resnet-20` (interleaved
+// runs, with the output prefetch of conv16.c in both) it trained 2.9%
+// faster than Own16 in every direction, and the same with Own16 for
+// backward weights only. From 32 channels on oneDNN's Winograd was
+// 1.0-2.8x faster than direct (CIFAR 64@8x8: ~380 vs ~250; ResNet-50
+// 128@28x28: ~540 vs ~200 effective GFLOP/s). Winograd's error against the
+// naive kernel is ~1e-6 relative (TestAlgoAccuracy), well inside the
+// conformance bound.
 func DefaultAlgos(p kernels.ConvParams) [3]Algo {
 	if Own16Supported() && own16Shape(p, ConvOptions{Src: NChw16c, Dst: NChw16c}) {
-		return [3]Algo{Own16, Own16, Own16}
+		return [3]Algo{Own16Winograd, Own16Winograd, Own16Winograd}
 	}
 	if p.R != 3 || p.S != 3 || p.Stride != 1 || p.Pad != 1 || p.C < 32 || p.C%16 != 0 || p.K%16 != 0 {
 		return [3]Algo{Direct, Direct, Direct}
@@ -262,8 +268,8 @@ type Conv struct {
 	p      kernels.ConvParams
 	o      ConvOptions
 	plan   *C.rr_conv
-	own    *C.rr_c16 // non-nil when some direction's Algo is Own16
-	ownDir [3]bool   // which directions run on own
+	own    *C.rr_c16 // non-nil when some direction runs on our own kernels
+	ownDir [3]Algo   // Own16 or Own16Winograd for the directions that do, else 0
 	xl, yl int       // element counts of x and y in their layouts
 }
 
@@ -304,18 +310,18 @@ func (b *Backend) NewConvWith(p kernels.ConvParams, o ConvOptions) (*Conv, error
 	}
 	var errbuf [512]C.char
 	var algo [3]C.int
-	var ownDir [3]bool
+	var ownDir [3]Algo
 	for i, a := range o.Algo {
 		algo[i] = C.int(a)
-		if a == Own16 {
+		if a == Own16 || a == Own16Winograd {
 			if !own16Shape(p, o) || !Own16Supported() {
-				return nil, fmt.Errorf("onednn: conv %s: the Own16 kernel needs 3x3/1 pad 1, 16 to 16 channels, nChw16c and AVX-512F", p)
+				return nil, fmt.Errorf("onednn: conv %s: the Own16 kernels need 3x3/1 pad 1, 16 to 16 channels, nChw16c and AVX-512F", p)
 			}
-			ownDir[i], algo[i] = true, C.RR_DIRECT // planned by oneDNN only if another direction needs it
+			ownDir[i], algo[i] = a, C.RR_DIRECT // planned by oneDNN only if another direction needs it
 		}
 	}
-	var plan *C.rr_conv // nil when every direction runs on Own16
-	if ownDir != [3]bool{true, true, true} {
+	var plan *C.rr_conv // nil when every direction runs on our own kernels
+	if ownDir[0] == 0 || ownDir[1] == 0 || ownDir[2] == 0 {
 		plan = C.rr_conv_new(b.ctx, C.int(p.N), C.int(p.C), C.int(p.H), C.int(p.W), C.int(p.K),
 			C.int(p.R), C.int(p.S), C.int(p.Stride), C.int(p.Pad), C.int(o.Src), C.int(o.Dst),
 			C.int(native), &algo[0], &errbuf[0], C.int(len(errbuf)))
@@ -325,7 +331,7 @@ func (b *Backend) NewConvWith(p kernels.ConvParams, o ConvOptions) (*Conv, error
 	}
 	c := &Conv{b: b, p: p, o: o, plan: plan, ownDir: ownDir,
 		xl: layoutLen(o.Src, p.N, p.C, p.H, p.W), yl: layoutLen(o.Dst, p.N, p.K, p.P(), p.Q())}
-	if ownDir != [3]bool{} {
+	if ownDir != [3]Algo{} {
 		if c.own = C.rr_c16_new(b.ctx, C.int(p.N), C.int(p.H), C.int(p.W)); c.own == nil {
 			C.rr_conv_free(plan)
 			return nil, fmt.Errorf("onednn: conv %s: out of memory for the Own16 plan", p)
@@ -342,8 +348,11 @@ func (c *Conv) Params() kernels.ConvParams { return c.p }
 // Impl names the oneDNN implementations chosen for forward (0), backward
 // data (1) and backward weights (2), e.g. "jit:avx512_core".
 func (c *Conv) Impl(which int) string {
-	if c.ownDir[which] {
+	switch c.ownDir[which] {
+	case Own16:
 		return "own:avx512_c16"
+	case Own16Winograd:
+		return "own:avx512_c16_winograd"
 	}
 	return C.GoString(C.rr_conv_impl(c.plan, C.int(which)))
 }
@@ -352,8 +361,12 @@ func (c *Conv) Forward(y, x, w []float32) {
 	checkLen("y", len(y), c.yl)
 	checkLen("x", len(x), c.xl)
 	checkLen("w", len(w), c.p.WSize())
-	if c.ownDir[0] {
+	switch c.ownDir[0] {
+	case Own16:
 		C.rr_c16_fwd(c.own, fp(y), fp(x), fp(w))
+		return
+	case Own16Winograd:
+		C.rr_c16w_fwd(c.own, fp(y), fp(x), fp(w))
 		return
 	}
 	must(C.rr_conv_fwd(c.plan, fp(y), fp(x), fp(w)), "conv forward")
@@ -363,8 +376,12 @@ func (c *Conv) BackwardData(dx, dy, w []float32) {
 	checkLen("dx", len(dx), c.xl)
 	checkLen("dy", len(dy), c.yl)
 	checkLen("w", len(w), c.p.WSize())
-	if c.ownDir[1] {
+	switch c.ownDir[1] {
+	case Own16:
 		C.rr_c16_bwd_data(c.own, fp(dx), fp(dy), fp(w))
+		return
+	case Own16Winograd:
+		C.rr_c16w_bwd_data(c.own, fp(dx), fp(dy), fp(w))
 		return
 	}
 	must(C.rr_conv_bwd_data(c.plan, fp(dx), fp(dy), fp(w)), "conv backward data")
@@ -374,8 +391,12 @@ func (c *Conv) BackwardWeights(dw, dy, x []float32) {
 	checkLen("dw", len(dw), c.p.WSize())
 	checkLen("dy", len(dy), c.yl)
 	checkLen("x", len(x), c.xl)
-	if c.ownDir[2] {
+	switch c.ownDir[2] {
+	case Own16:
 		C.rr_c16_bwd_weights(c.own, fp(dw), fp(dy), fp(x))
+		return
+	case Own16Winograd:
+		C.rr_c16w_bwd_weights(c.own, fp(dw), fp(dy), fp(x))
 		return
 	}
 	must(C.rr_conv_bwd_weights(c.plan, fp(dw), fp(dy), fp(x)), "conv backward weights")

@@ -76,7 +76,7 @@ func TestDeterministic(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	var p kernels.ConvParams
 	var x, dy []float32
-	// resnet20 stage 1 (Own16 where AVX-512F) and stage 2 (oneDNN Winograd)
+	// resnet20 stage 1 (Own16Winograd where AVX-512F) and stage 2 (oneDNN Winograd)
 	for _, c := range []int{16, 32} {
 		p = kernels.ConvParams{N: 16, C: c, H: 16, W: 16, K: c, R: 3, S: 3, Stride: 1, Pad: 1}
 		xs := backend.ActShape{N: p.N, C: p.C, H: p.H, W: p.W}
@@ -162,9 +162,13 @@ func TestAlgoAccuracy(t *testing.T) {
 		{Own16, conv3x3(2, 16, 32, 32)},
 		{Own16, conv3x3(3, 16, 5, 27)},
 		{Own16, conv3x3(1, 16, 1, 1)},
+		{Own16Winograd, conv3x3(2, 16, 32, 32)},
+		{Own16Winograd, conv3x3(3, 16, 5, 27)},
+		{Own16Winograd, conv3x3(1, 16, 1, 1)},
+		{Own16Winograd, conv3x3(2, 16, 2, 3)},
 	}
 	for i, tc := range cases {
-		if tc.algo == Own16 && !Own16Supported() {
+		if (tc.algo == Own16 || tc.algo == Own16Winograd) && !Own16Supported() {
 			t.Logf("no AVX-512F: Own16 %s not checked", tc.p)
 			continue
 		}
