@@ -168,6 +168,9 @@ var bnCases = []struct {
 	{"resnet20_stage1_16_32x32_relu", backend.BNConfig{BNParams: kernels.BNParams{N: 4, C: 16, HW: 32 * 32, Eps: 1e-5}, ReLU: true}},
 	{"resnet20_stage3_64_8x8_relu", backend.BNConfig{BNParams: kernels.BNParams{N: 4, C: 64, HW: 8 * 8, Eps: 1e-5}, ReLU: true}},
 	{"resnet50_conv5_2048_7x7", backend.BNConfig{BNParams: kernels.BNParams{N: 2, C: 2048, HW: 7 * 7, Eps: 1e-5}}},
+	// 24 channels leave 8 padding lanes in the second 16-channel block;
+	// 3 images split unevenly over 2 threads.
+	{"padding_lanes_24_5x5_relu", backend.BNConfig{BNParams: kernels.BNParams{N: 3, C: 24, HW: 5 * 5, Eps: 1e-5}, ReLU: true}},
 }
 
 // bnWant holds the naive kernels' results of a training-mode BN case.
