@@ -63,10 +63,15 @@ type BNConfig struct {
 // ReLU) in one pass where the backend can. Backward may follow it as it
 // follows ForwardTrain (dy is then the gradient of BN's own output, i.e.
 // after the caller applied the final ReLU's mask).
+//
+// ForwardTrainAddShortcutAReLU is ForwardTrainAddReLU with res =
+// ShortcutAForward(in, p) (option A's identity path on a stage change,
+// Sec. 4.2) read from in as it is needed, never stored.
 type BatchNormOp[F tensor.Float] interface {
 	Config() BNConfig
 	ForwardTrain(y, mean, variance, x, gamma, beta []F)
 	ForwardTrainAddReLU(y, mean, variance, x, gamma, beta, res []F)
+	ForwardTrainAddShortcutAReLU(y, mean, variance, x, gamma, beta, in []F, p ShortcutAParams)
 	ForwardInfer(y, x, gamma, beta, mean, variance []F)
 	Backward(dx, dgamma, dbeta, dy, x, gamma, beta, mean, variance []F)
 }
@@ -151,6 +156,10 @@ type Ops[F tensor.Float] interface {
 	// overwrites dx (zero where x was not sampled).
 	ShortcutAForward(y, x []F, p ShortcutAParams)
 	ShortcutABackward(dx, dy []F, p ShortcutAParams)
+	// ShortcutAAddReLUBackward: dx = a + ShortcutABackward(g) where y > 0,
+	// else 0 (AddReLUBackward with the option-A shortcut's gradient, in one
+	// pass and without storing it); dx, a and y are x-shaped, dx may alias a.
+	ShortcutAAddReLUBackward(dx, a, g, y []F, p ShortcutAParams)
 
 	// Close releases what the backend holds outside the Go heap (oneDNN
 	// primitives and buffers of every op it planned). Ops must not be used

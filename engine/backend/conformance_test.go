@@ -407,6 +407,38 @@ func TestConformanceShortcutA(t *testing.T) {
 				b.ShortcutABackward(dxa, toAct(b, dy, out), p)
 				check(t, b.Name()+" backward", fromAct(t, b, "dx", dxa, p.In), wantDX)
 			}
+
+			// The fused forms. Backward: dx = a + ShortcutABackward(dy)
+			// where y > 0 (y random, so about half the units are masked).
+			a, ymask := randSlice(rng, p.In.Size()), randSlice(rng, p.In.Size())
+			wantMasked := make([]float32, p.In.Size())
+			for j := range wantMasked {
+				if ymask[j] > 0 {
+					wantMasked[j] = a[j] + wantDX[j]
+				}
+			}
+			// Forward: y = ReLU(BN(c) + ShortcutAForward(x)), BN over the
+			// output's shape, and BN's backward after it.
+			bp := kernels.BNParams{N: out.N, C: out.C, HW: out.H * out.W, Eps: 1e-5}
+			c, gamma, beta := randSlice(rng, out.Size()), randSlice(rng, out.C), randSlice(rng, out.C)
+			w := bnWant{y: make([]float32, out.Size()), mean: make([]float32, out.C), variance: make([]float32, out.C),
+				dx: make([]float32, out.Size()), dgamma: make([]float32, out.C), dbeta: make([]float32, out.C)}
+			invstd := make([]float32, out.C)
+			kernels.BNForwardTrain(w.y, w.mean, w.variance, invstd, c, gamma, beta, bp)
+			kernels.Add(w.y, w.y, wantY)
+			kernels.ReLUForward(w.y, w.y)
+			kernels.BNBackward(w.dx, w.dgamma, w.dbeta, dy, c, gamma, w.mean, invstd, bp)
+			bs1 := backend.ActShape{N: out.N, C: out.C, H: 1, W: out.H * out.W}
+			for _, b := range bs {
+				dxa := toAct(b, a, p.In)
+				b.ShortcutAAddReLUBackward(dxa, dxa, toAct(b, dy, out), toAct(b, ymask, p.In), p)
+				check(t, b.Name()+" fused masked backward", fromAct(t, b, "dx", dxa, p.In), wantMasked)
+				bn := b.NewBatchNorm(backend.BNConfig{BNParams: bp})
+				ca, xa, dya := toAct(b, c, bs1), toAct(b, x, p.In), toAct(b, dy, bs1)
+				checkBNTrain(t, b, bn, bs1, ca, dya, gamma, beta, w, func(y, mean, variance []float32) {
+					bn.ForwardTrainAddShortcutAReLU(y, mean, variance, ca, gamma, beta, xa, p)
+				})
+			}
 		})
 	}
 }

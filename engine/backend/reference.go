@@ -102,33 +102,11 @@ func (referenceBackend[F]) GlobalAvgPoolBackward(dx, dy []F, s ActShape) {
 	kernels.GlobalAvgPoolBackward(dx, dy, s.H*s.W)
 }
 
-// ShortcutAForward is the naive loop of ShortcutAParams' formula.
-func (referenceBackend[F]) ShortcutAForward(y, x []F, p ShortcutAParams) {
+// forEachShortcutA calls f(yi, xi) for every element of an option-A
+// shortcut's output y that copies an input element, with their plain NCHW
+// indices (ShortcutAParams' formula); every other element of y is zero.
+func forEachShortcutA(p ShortcutAParams, f func(yi, xi int)) {
 	in, out := p.In, p.Out()
-	checkLen("x", len(x), in.Size())
-	checkLen("y", len(y), out.Size())
-	for n := 0; n < out.N; n++ {
-		for k := 0; k < out.C; k++ {
-			c := k - p.PadLo
-			for i := 0; i < out.H; i++ {
-				for j := 0; j < out.W; j++ {
-					var v F
-					if c >= 0 && c < in.C {
-						v = x[((n*in.C+c)*in.H+i*p.Stride)*in.W+j*p.Stride]
-					}
-					y[((n*out.C+k)*out.H+i)*out.W+j] = v
-				}
-			}
-		}
-	}
-}
-
-// ShortcutABackward scatters dy back to the sampled positions of dx.
-func (referenceBackend[F]) ShortcutABackward(dx, dy []F, p ShortcutAParams) {
-	in, out := p.In, p.Out()
-	checkLen("dx", len(dx), in.Size())
-	checkLen("dy", len(dy), out.Size())
-	clear(dx)
 	for n := 0; n < out.N; n++ {
 		for k := 0; k < out.C; k++ {
 			c := k - p.PadLo
@@ -137,9 +115,41 @@ func (referenceBackend[F]) ShortcutABackward(dx, dy []F, p ShortcutAParams) {
 			}
 			for i := 0; i < out.H; i++ {
 				for j := 0; j < out.W; j++ {
-					dx[((n*in.C+c)*in.H+i*p.Stride)*in.W+j*p.Stride] = dy[((n*out.C+k)*out.H+i)*out.W+j]
+					f(((n*out.C+k)*out.H+i)*out.W+j, ((n*in.C+c)*in.H+i*p.Stride)*in.W+j*p.Stride)
 				}
 			}
+		}
+	}
+}
+
+// ShortcutAForward is the naive loop of ShortcutAParams' formula.
+func (referenceBackend[F]) ShortcutAForward(y, x []F, p ShortcutAParams) {
+	checkLen("x", len(x), p.In.Size())
+	checkLen("y", len(y), p.Out().Size())
+	clear(y)
+	forEachShortcutA(p, func(yi, xi int) { y[yi] = x[xi] })
+}
+
+// ShortcutABackward scatters dy back to the sampled positions of dx.
+func (referenceBackend[F]) ShortcutABackward(dx, dy []F, p ShortcutAParams) {
+	checkLen("dx", len(dx), p.In.Size())
+	checkLen("dy", len(dy), p.Out().Size())
+	clear(dx)
+	forEachShortcutA(p, func(yi, xi int) { dx[xi] = dy[yi] })
+}
+
+// ShortcutAAddReLUBackward adds g at the sampled positions of a, then
+// applies the mask (a + 0 = a elsewhere, as AddReLUBackward computes it).
+func (referenceBackend[F]) ShortcutAAddReLUBackward(dx, a, g, y []F, p ShortcutAParams) {
+	checkLen("dx", len(dx), p.In.Size())
+	checkLen("a", len(a), len(dx))
+	checkLen("y", len(y), len(dx))
+	checkLen("g", len(g), p.Out().Size())
+	copy(dx, a)
+	forEachShortcutA(p, func(yi, xi int) { dx[xi] += g[yi] })
+	for i, v := range y {
+		if !(v > 0) {
+			dx[i] = 0
 		}
 	}
 }
@@ -182,6 +192,17 @@ func (l *refBN[F]) ForwardTrainAddReLU(y, mean, variance, x, gamma, beta, res []
 	}
 	l.ForwardTrain(y, mean, variance, x, gamma, beta)
 	kernels.Add(y, y, res)
+	kernels.ReLUForward(y, y)
+}
+
+func (l *refBN[F]) ForwardTrainAddShortcutAReLU(y, mean, variance, x, gamma, beta, in []F, p ShortcutAParams) {
+	if l.c.ReLU {
+		panic("backend: ForwardTrainAddShortcutAReLU on a BatchNorm with fused ReLU")
+	}
+	checkLen("in", len(in), p.In.Size())
+	checkLen("y", len(y), p.Out().Size())
+	l.ForwardTrain(y, mean, variance, x, gamma, beta)
+	forEachShortcutA(p, func(yi, xi int) { y[yi] += in[xi] })
 	kernels.ReLUForward(y, y)
 }
 

@@ -155,6 +155,17 @@ func (b *BatchNorm[F]) ForwardAddReLU(y, x, res []F, training bool) {
 	b.afterForward(training)
 }
 
+// ForwardTrainAddShortcutAReLU is ForwardAddReLU in training with res the
+// option-A shortcut of in (p), which the backend reads from in as it goes
+// instead of storing it (backend.BatchNormOp.ForwardTrainAddShortcutAReLU).
+func (b *BatchNorm[F]) ForwardTrainAddShortcutAReLU(y, x, in []F, p backend.ShortcutAParams) {
+	if b.ReLU {
+		panic("nn: ForwardTrainAddShortcutAReLU on a BatchNorm with fused ReLU")
+	}
+	b.op.ForwardTrainAddShortcutAReLU(y, b.mean, b.variance, x, b.Weight.Data, b.Bias.Data, in, p)
+	b.afterForward(true)
+}
+
 // afterForward updates the running averages (training) and records the
 // affine map the forward applied.
 func (b *BatchNorm[F]) afterForward(training bool) {

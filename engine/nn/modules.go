@@ -219,6 +219,10 @@ func (r *Residual[F]) Forward(x []F, training bool) []F {
 	case ShortcutIdentity:
 		sc = x
 	case ShortcutZeroPad:
+		if training { // the shortcut is read from x as the block's last pass goes
+			r.bns[last].ForwardTrainAddShortcutAReLU(r.out, r.c[last], x, r.padA)
+			break
+		}
 		sc = r.slotS.Get(len(r.out))
 		ops.ShortcutAForward(sc, x, r.padA)
 	case ShortcutProjection:
@@ -262,6 +266,10 @@ func (r *Residual[F]) Backward(dy []F) []F {
 	case ShortcutIdentity:
 		sc = g
 	case ShortcutZeroPad:
+		if r.maskInputGrad { // the shortcut's gradient is added as the mask is applied
+			ops.ShortcutAAddReLUBackward(dx, dx, g, r.x, r.padA)
+			return dx
+		}
 		sc = r.slotDS.Get(len(r.x))
 		ops.ShortcutABackward(sc, g, r.padA)
 	case ShortcutProjection:

@@ -17,6 +17,11 @@
 // mean from costing precision; the pass is memory-bound either way);
 // padding lanes of the last channel block get scale = beta = 0 and stay
 // zero (res is zero there too).
+//
+// rr_bnadd_fwd_train_sca is the same on a stage change with option A's
+// shortcut (Sec. 4.2): res is read from the block's input as the apply pass
+// needs it (every stride-th pixel, channel k from channel k-lo, zero
+// blocks skipped), so the shortcut is never stored.
 #include <immintrin.h>
 #include <math.h>
 #include <omp.h>
@@ -96,13 +101,42 @@ static AVX512 void apply_block(float *y, const float *x, const float *res, const
   __m512 zero = _mm512_setzero_ps();
   for (int i = 0; i < hw; i++) {
     __m512 v = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(x + (size_t)i * 16), mu), sc, be);
-    v = _mm512_add_ps(v, _mm512_loadu_ps(res + (size_t)i * 16));
+    if (res) v = _mm512_add_ps(v, _mm512_loadu_ps(res + (size_t)i * 16));
     _mm512_storeu_ps(y + (size_t)i * 16, _mm512_max_ps(v, zero));
   }
 }
 
-void rr_bnadd_fwd_train(rr_bnadd *p, float *y, float *mean, float *var, const float *x,
-                        const float *gamma, const float *beta, const float *res) {
+// apply_block_sca is apply_block with res the option-A shortcut: pixel
+// (pp, qq) of the P x Q plane adds the 16 channels at
+// in + (pp*stride*W + qq*stride)*16 + off[j] (0 for off[j] < 0).
+static AVX512 void apply_block_sca(float *y, const float *x, const float *in, const long *off, int stride,
+                                   int W, int P, int Q, const float *mean, const float *scale,
+                                   const float *beta) {
+  __m512 mu = _mm512_loadu_ps(mean), sc = _mm512_loadu_ps(scale), be = _mm512_loadu_ps(beta);
+  __m512 zero = _mm512_setzero_ps();
+  int contiguous = off[0] >= 0;
+  for (int j = 1; j < 16; j++) contiguous = contiguous && off[j] == off[0] + j;
+  for (int pp = 0; pp < P; pp++)
+    for (int qq = 0; qq < Q; qq++) {
+      size_t i = (size_t)pp * Q + qq;
+      const float *s = in + ((size_t)pp * stride * W + (size_t)qq * stride) * 16;
+      __m512 r;
+      if (contiguous) {
+        r = _mm512_loadu_ps(s + off[0]);
+      } else {
+        float t[16];
+        for (int j = 0; j < 16; j++) t[j] = off[j] >= 0 ? s[off[j]] : 0.0f;
+        r = _mm512_loadu_ps(t);
+      }
+      __m512 v = _mm512_fmadd_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i * 16), mu), sc, be);
+      _mm512_storeu_ps(y + i * 16, _mm512_max_ps(_mm512_add_ps(v, r), zero));
+    }
+}
+
+// bn_stats sets mean and var (the batch's, biased) and the op's per-lane
+// mean, scale and beta for the apply pass.
+static void bn_stats(rr_bnadd *p, float *mean, float *var, const float *x, const float *gamma,
+                     const float *beta) {
   int CB = p->CB, HW = p->HW;
   size_t lanes = (size_t)CB * 16, plane = (size_t)HW * 16;
   for (int cb = 0; cb < CB; cb++) memcpy(p->k + cb * 16, x + cb * plane, 16 * sizeof(float));
@@ -134,10 +168,41 @@ void rr_bnadd_fwd_train(rr_bnadd *p, float *y, float *mean, float *var, const fl
     p->scale[c] = gamma[c] * is;
     p->beta[c] = beta[c];
   }
+}
+
+void rr_bnadd_fwd_train(rr_bnadd *p, float *y, float *mean, float *var, const float *x,
+                        const float *gamma, const float *beta, const float *res) {
+  int CB = p->CB;
+  size_t plane = (size_t)p->HW * 16;
+  bn_stats(p, mean, var, x, gamma, beta);
 #pragma omp parallel for schedule(static) num_threads(p->T)
   for (int b = 0; b < p->N * CB; b++) {
     int cb = b % CB;
     apply_block(y + (size_t)b * plane, x + (size_t)b * plane, res + (size_t)b * plane,
-                p->mean + cb * 16, p->scale + cb * 16, p->beta + cb * 16, HW);
+                p->mean + cb * 16, p->scale + cb * 16, p->beta + cb * 16, p->HW);
+  }
+}
+
+void rr_bnadd_fwd_train_sca(rr_bnadd *p, float *y, float *mean, float *var, const float *x,
+                            const float *gamma, const float *beta, const float *in, int C, int H,
+                            int W, int stride, int lo) {
+  int CB = p->CB, Cb = (C + 15) / 16;
+  int P = (H - 1) / stride + 1, Q = (W - 1) / stride + 1;
+  size_t plane = (size_t)p->HW * 16;
+  bn_stats(p, mean, var, x, gamma, beta);
+#pragma omp parallel for schedule(static) num_threads(p->T)
+  for (int b = 0; b < p->N * CB; b++) {
+    int n = b / CB, cb = b % CB;
+    long off[16];
+    rr_shortcut_a_offsets(off, cb, C, p->C, lo, (long)H * W, 0);
+    int any = 0;
+    for (int j = 0; j < 16; j++) any = any || off[j] >= 0;
+    if (!any) {  // a zero-padding block: nothing to add
+      apply_block(y + (size_t)b * plane, x + (size_t)b * plane, NULL, p->mean + cb * 16, p->scale + cb * 16,
+                  p->beta + cb * 16, p->HW);
+      continue;
+    }
+    apply_block_sca(y + (size_t)b * plane, x + (size_t)b * plane, in + (size_t)n * Cb * H * W * 16, off, stride, W, P,
+                    Q, p->mean + cb * 16, p->scale + cb * 16, p->beta + cb * 16);
   }
 }

@@ -641,10 +641,10 @@ void rr_gap_bwd(rr_ctx *c, float *dx, const float *dy, int N, int C, int HW) {
 
 // Option A shortcut (Sec 3.3): y takes x subsampled by stride, with the K-C
 // new channels zero; channel k of y is channel k-lo of x. The loops hoist
-// the per-channel source offsets (shortcut_a_offsets, -1 for a zero channel) and the
+// the per-channel source offsets (rr_shortcut_a_offsets, -1 for a zero channel) and the
 // stride tests out of the inner loop, which then copies or zeroes one
 // 16-channel vector per position.
-static void shortcut_a_offsets(long *off, int blk, int C, int K, int lo, long plane, int to_x) {
+void rr_shortcut_a_offsets(long *off, int blk, int C, int K, int lo, long plane, int to_x) {
   for (int j = 0; j < 16; j++) {
     int k = blk * 16 + j;                    // channel on the destination side
     int src = to_x ? k + lo : k - lo;        // its channel on the source side
@@ -662,7 +662,7 @@ void rr_shortcut_a_fwd(rr_ctx *c, float *y, const float *x, int N, int C, int H,
   for (int n = 0; n < N; n++)
     for (int kb = 0; kb < Kb; kb++) {
       long off[16];
-      shortcut_a_offsets(off, kb, C, K, lo, (long)H * W, 0);
+      rr_shortcut_a_offsets(off, kb, C, K, lo, (long)H * W, 0);
       const float *xn = x + (long)n * Cb * H * W * 16;
       float *d = y + ((long)n * Kb + kb) * P * Q * 16;
       for (int p = 0; p < P; p++)
@@ -683,7 +683,7 @@ void rr_shortcut_a_bwd(rr_ctx *c, float *dx, const float *dy, int N, int C, int 
   for (int n = 0; n < N; n++)
     for (int cb = 0; cb < Cb; cb++) {
       long off[16];
-      shortcut_a_offsets(off, cb, C, K, lo, (long)P * Q, 1);
+      rr_shortcut_a_offsets(off, cb, C, K, lo, (long)P * Q, 1);
       const float *gn = dy + (long)n * Kb * P * Q * 16;
       float *d = dx + ((long)n * Cb + cb) * H * W * 16;
       for (int h = 0; h < H; h++) {
@@ -700,6 +700,49 @@ void rr_shortcut_a_bwd(rr_ctx *c, float *dx, const float *dy, int N, int C, int 
           }
           const float *s = gn + ((long)(h / stride) * Q + w / stride) * 16;
           for (int j = 0; j < 16; j++) o[j] = off[j] >= 0 ? s[off[j]] : 0.0f;
+        }
+      }
+    }
+}
+
+// rr_shortcut_a_add_relu_bwd is rr_shortcut_a_bwd into a temporary
+// followed by rr_add_relu_bwd, in one pass: positions the shortcut did not
+// sample add nothing (a + 0 = a), so each is keep_if_positive(a + g', y).
+void rr_shortcut_a_add_relu_bwd(rr_ctx *c, float *dx, const float *a, const float *g, const float *y,
+                                int N, int C, int H, int W, int K, int stride, int lo) {
+  set_threads(c);
+  int Cb = (C + 15) / 16, Kb = (K + 15) / 16;
+  int P = (H - 1) / stride + 1, Q = (W - 1) / stride + 1;
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int n = 0; n < N; n++)
+    for (int cb = 0; cb < Cb; cb++) {
+      long off[16];
+      rr_shortcut_a_offsets(off, cb, C, K, lo, (long)P * Q, 1);
+      int contiguous = off[0] >= 0, none = 1;
+      for (int j = 0; j < 16; j++) contiguous = contiguous && off[j] == off[0] + j, none = none && off[j] < 0;
+      const float *gn = g + (long)n * Kb * P * Q * 16;
+      long base = ((long)n * Cb + cb) * H * W * 16;
+      for (int h = 0; h < H; h++) {
+        long row = base + (long)h * W * 16;
+        if (h % stride != 0 || none) {
+#pragma omp simd
+          for (long i = row; i < row + (long)W * 16; i++) dx[i] = keep_if_positive(a[i], y[i]);
+          continue;
+        }
+        const float *grow = gn + (long)(h / stride) * Q * 16;
+        for (int w = 0; w < W; w++) {
+          long o = row + (long)w * 16;
+          if (w % stride != 0) {
+#pragma omp simd
+            for (int j = 0; j < 16; j++) dx[o + j] = keep_if_positive(a[o + j], y[o + j]);
+          } else if (contiguous) {
+            const float *s = grow + (long)(w / stride) * 16 + off[0];
+#pragma omp simd
+            for (int j = 0; j < 16; j++) dx[o + j] = keep_if_positive(a[o + j] + s[j], y[o + j]);
+          } else {
+            const float *s = grow + (long)(w / stride) * 16;
+            for (int j = 0; j < 16; j++) dx[o + j] = keep_if_positive(a[o + j] + (off[j] >= 0 ? s[off[j]] : 0.0f), y[o + j]);
+          }
         }
       }
     }

@@ -61,6 +61,16 @@ rr_bnadd *rr_bnadd_new(rr_ctx *c, int N, int C, int HW, float eps);
 void rr_bnadd_free(rr_bnadd *p);
 void rr_bnadd_fwd_train(rr_bnadd *p, float *y, float *mean, float *var, const float *x,
                         const float *gamma, const float *beta, const float *res);
+// The same with res = the option-A shortcut of in (N, C, H, W), computed
+// on the fly: res[n,k,p,q] = in[n, k-lo, p*stride, q*stride] where
+// 0 <= k-lo < C, else 0 (the op's own channels are K).
+void rr_bnadd_fwd_train_sca(rr_bnadd *p, float *y, float *mean, float *var, const float *x,
+                            const float *gamma, const float *beta, const float *in, int C, int H,
+                            int W, int stride, int lo);
+// Per-lane source offsets of the option-A shortcut for 16-channel block
+// blk (glue.c): destination y (to_x = 0) or x (to_x = 1); -1 for a zero
+// lane; plane is the source's H*W.
+void rr_shortcut_a_offsets(long *off, int blk, int C, int K, int lo, long plane, int to_x);
 
 // Batch normalization (training fwd with batch stats, inference fwd with
 // given stats, backward), optionally fused with a following ReLU.
@@ -101,6 +111,10 @@ void rr_gap_bwd(rr_ctx *c, float *dx, const float *dy, int N, int C, int HW);
 // 0 <= k-lo < C, else 0.
 void rr_shortcut_a_fwd(rr_ctx *c, float *y, const float *x, int N, int C, int H, int W,
                        int K, int stride, int lo);
+// dx = a + (option-A shortcut backward of g) where y > 0, else 0; x-shaped
+// dx, a, y; dx may alias a.
+void rr_shortcut_a_add_relu_bwd(rr_ctx *c, float *dx, const float *a, const float *g, const float *y,
+                                int N, int C, int H, int W, int K, int stride, int lo);
 void rr_shortcut_a_bwd(rr_ctx *c, float *dx, const float *dy, int N, int C, int H, int W,
                        int K, int stride, int lo);
 

@@ -450,6 +450,7 @@ type BatchNorm struct {
 	plan *C.rr_bn
 	add  *C.rr_bnadd // ForwardTrainAddReLU's plan (no fused ReLU, AVX-512F)
 	n    int
+	res  []float32 // the shortcut, without AVX-512F only
 }
 
 func (b *Backend) NewBatchNorm(c backend.BNConfig) backend.BatchNorm {
@@ -508,6 +509,30 @@ func (l *BatchNorm) ForwardTrainAddReLU(y, mean, variance, x, gamma, beta, res [
 	checkLen("x", len(x), l.n)
 	l.checkC("mean/variance/gamma/beta", mean, variance, gamma, beta)
 	C.rr_bnadd_fwd_train(l.add, fp(y), fp(mean), fp(variance), fp(x), fp(gamma), fp(beta), fp(res))
+}
+
+// ForwardTrainAddShortcutAReLU runs bnadd.c's one-pass kernel with the
+// option-A shortcut read from in on the fly; without AVX-512F it is
+// ShortcutAForward into a buffer planned on first use, then
+// ForwardTrainAddReLU.
+func (l *BatchNorm) ForwardTrainAddShortcutAReLU(y, mean, variance, x, gamma, beta, in []float32, p backend.ShortcutAParams) {
+	if l.c.ReLU {
+		panic("onednn: ForwardTrainAddShortcutAReLU on a BatchNorm with fused ReLU")
+	}
+	checkLen("in", len(in), l.b.ActLen(p.In))
+	checkLen("y", len(y), l.b.ActLen(p.Out()))
+	if l.add == nil {
+		if l.res == nil {
+			l.res = make([]float32, l.n)
+		}
+		l.b.ShortcutAForward(l.res, in, p)
+		l.ForwardTrainAddReLU(y, mean, variance, x, gamma, beta, l.res)
+		return
+	}
+	checkLen("x", len(x), l.n)
+	l.checkC("mean/variance/gamma/beta", mean, variance, gamma, beta)
+	C.rr_bnadd_fwd_train_sca(l.add, fp(y), fp(mean), fp(variance), fp(x), fp(gamma), fp(beta), fp(in),
+		C.int(p.In.C), C.int(p.In.H), C.int(p.In.W), C.int(p.Stride), C.int(p.PadLo))
 }
 
 func (l *BatchNorm) ForwardInfer(y, x, gamma, beta, mean, variance []float32) {
@@ -616,6 +641,15 @@ func (b *Backend) ShortcutAForward(y, x []float32, p backend.ShortcutAParams) {
 	checkLen("y", len(y), b.ActLen(p.Out()))
 	in := p.In
 	C.rr_shortcut_a_fwd(b.ctx, fp(y), fp(x), C.int(in.N), C.int(in.C), C.int(in.H), C.int(in.W),
+		C.int(p.K), C.int(p.Stride), C.int(p.PadLo))
+}
+
+func (b *Backend) ShortcutAAddReLUBackward(dx, a, g, y []float32, p backend.ShortcutAParams) {
+	checkLen("dx", len(dx), b.ActLen(p.In))
+	checkLen("g", len(g), b.ActLen(p.Out()))
+	sameLen(len(dx), a, y)
+	in := p.In
+	C.rr_shortcut_a_add_relu_bwd(b.ctx, fp(dx), fp(a), fp(g), fp(y), C.int(in.N), C.int(in.C), C.int(in.H), C.int(in.W),
 		C.int(p.K), C.int(p.Stride), C.int(p.PadLo))
 }
 
