@@ -34,11 +34,13 @@
 struct rr_c16 {
   rr_ctx *c;
   int N, H, W, T;
+  int TH, TW;    // Winograd F(2x2,3x3) (below): TH x TW tiles of 2x2 outputs
+  size_t bytes;  // scratch bytes, carved from the context's shared arena
+  size_t off[8]; // byte offsets of the regions below in it
+  // Bound per call (c16_bind); every conv of a context shares them:
   float *pad;   // T padded images, (H+2)*(W+2)*16 floats each, borders zero
   float *wk;    // weights as wk[r][s][cin][cout] (cout contiguous)
   float *part;  // T partial weight gradients, 2304 floats each
-  // Winograd F(2x2,3x3) (below): TH x TW tiles of 2x2 outputs.
-  int TH, TW;
   float *padw;  // T padded images, (2TH+2)*(2TW+2)*16 floats each, borders zero
   float *dyp;   // T images of dy zero-extended to (2TH, 2TW) (odd H or W only)
   float *scr;   // T scratch blocks of 2 x WT x 256 floats (V, then M; D)
@@ -52,39 +54,33 @@ struct rr_c16 {
 // against 2.7 with 16 tiles and 2.6 with 4, in isolation).
 enum { WT = 16, BWT = 8 };
 
+// c16_bind points the regions at the context's shared scratch arena
+// (which a later, larger plan may have moved) and zeroes it when the last
+// user had another image size (its zero borders lay elsewhere).
+static void c16_bind(rr_c16 *p) {
+  char *b = rr_ctx_own_scratch(p->c, p->bytes, (long)p->H << 20 | p->W);
+  float **r[8] = {&p->pad, &p->wk, &p->part, &p->padw, &p->dyp, &p->scr, &p->u, &p->partw};
+  for (int i = 0; i < 8; i++) *r[i] = (float *)(b + p->off[i]);
+}
+
 rr_c16 *rr_c16_new(rr_ctx *c, int N, int H, int W) {
   rr_c16 *p = calloc(1, sizeof *p);
   if (!p) return NULL;
   p->c = c;
   p->N = N, p->H = H, p->W = W, p->T = rr_ctx_threads(c);
-  p->pad = rr_alloc_touch(sizeof(float) * (size_t)p->T * (H + 2) * (W + 2) * 16);
-  p->wk = rr_alloc_touch(sizeof(float) * 2304);
-  p->part = rr_alloc_touch(sizeof(float) * (size_t)p->T * 2304);
   p->TH = (H + 1) / 2, p->TW = (W + 1) / 2;
-  p->padw = rr_alloc_touch(sizeof(float) * (size_t)p->T * (2 * p->TH + 2) * (2 * p->TW + 2) * 16);
-  p->dyp = rr_alloc_touch(sizeof(float) * (size_t)p->T * (2 * p->TH) * (2 * p->TW) * 16);
-  p->scr = rr_alloc_touch(sizeof(float) * (size_t)p->T * 2 * WT * 256);
-  p->u = rr_alloc_touch(sizeof(float) * 4096);
-  p->partw = rr_alloc_touch(sizeof(float) * (size_t)p->T * 4096);
-  if (!p->pad || !p->wk || !p->part || !p->padw || !p->dyp || !p->scr || !p->u || !p->partw) {
-    rr_c16_free(p);
+  size_t t = p->T, floats[8] = {t * (H + 2) * (W + 2) * 16, 2304, t * 2304,
+                                t * (2 * p->TH + 2) * (2 * p->TW + 2) * 16, t * (2 * p->TH) * (2 * p->TW) * 16,
+                                t * 2 * WT * 256, 4096, t * 4096};
+  for (int i = 0; i < 8; i++) p->off[i] = p->bytes, p->bytes += (floats[i] * sizeof(float) + 63) / 64 * 64;
+  if (!rr_ctx_own_scratch(c, p->bytes, (long)H << 20 | W)) {
+    free(p);
     return NULL;
   }
   return p;
 }
 
-void rr_c16_free(rr_c16 *p) {
-  if (!p) return;
-  free(p->pad);
-  free(p->wk);
-  free(p->part);
-  free(p->padw);
-  free(p->dyp);
-  free(p->scr);
-  free(p->u);
-  free(p->partw);
-  free(p);
-}
+void rr_c16_free(rr_c16 *p) { free(p); }
 
 // pad_image copies image x (H, W, 16) into xp, whose rows hold WP pixels,
 // at row 1 + h and column 1 + w (the border stays as it was: zero).
@@ -166,6 +162,7 @@ static void run_fwd(rr_c16 *p, float *y, const float *x) {
 
 // w is OIHW (16, 16, 3, 3): w[((k*16 + c)*3 + r)*3 + s].
 void rr_c16_fwd(rr_c16 *p, float *y, const float *x, const float *w) {
+  c16_bind(p);
   for (int r = 0; r < 3; r++)
     for (int s = 0; s < 3; s++)
       for (int c = 0; c < 16; c++)
@@ -174,6 +171,7 @@ void rr_c16_fwd(rr_c16 *p, float *y, const float *x, const float *w) {
 }
 
 void rr_c16_bwd_data(rr_c16 *p, float *dx, const float *dy, const float *w) {
+  c16_bind(p);
   // The forward kernel's input channel is k, its output channel c.
   for (int r = 0; r < 3; r++)
     for (int s = 0; s < 3; s++)
@@ -209,6 +207,7 @@ static AVX512 void bwdw_image(float *part, const float *xp, const float *dy, int
 }
 
 void rr_c16_bwd_weights(rr_c16 *p, float *dw, const float *dy, const float *x) {
+  c16_bind(p);
   size_t img = (size_t)p->H * p->W * 16, padn = (size_t)(p->H + 2) * (p->W + 2) * 16;
   memset(p->part, 0, (size_t)p->T * 2304 * sizeof(float));
 #pragma omp parallel num_threads(p->T)
@@ -378,11 +377,13 @@ static void run_wfwd(rr_c16 *p, float *y, const float *x) {
 }
 
 void rr_c16w_fwd(rr_c16 *p, float *y, const float *x, const float *w) {
+  c16_bind(p);
   wino_weights(p->u, w, 0);
   run_wfwd(p, y, x);
 }
 
 void rr_c16w_bwd_data(rr_c16 *p, float *dx, const float *dy, const float *w) {
+  c16_bind(p);
   wino_weights(p->u, w, 1);
   run_wfwd(p, dx, dy);
 }
@@ -440,6 +441,7 @@ static AVX512 void wbwdw_image(float *part, const float *xp, const float *dy, fl
 }
 
 void rr_c16w_bwd_weights(rr_c16 *p, float *dw, const float *dy, const float *x) {
+  c16_bind(p);
   int H = p->H, W = p->W, TH = p->TH, TW = p->TW;
   int even = H % 2 == 0 && W % 2 == 0;
   size_t img = (size_t)H * W * 16, padn = (size_t)(2 * TH + 2) * (2 * TW + 2) * 16;

@@ -16,6 +16,9 @@ struct rr_ctx {
   int nthreads;
   void *scratch;  // shared user scratchpad: ops run one at a time per ctx
   size_t scratch_size;
+  void *own;      // shared scratch of our own conv kernels (rr_ctx_own_scratch)
+  size_t own_size;
+  long own_tag;
   double secs[3];  // time in primitives, activation reorders, weight reorders
 };
 
@@ -78,7 +81,23 @@ void rr_ctx_free(rr_ctx *c) {
   dnnl_stream_destroy(c->strm);
   dnnl_engine_destroy(c->eng);
   free(c->scratch);
+  free(c->own);
   free(c);
+}
+
+void *rr_ctx_own_scratch(rr_ctx *c, size_t n, long tag) {
+  if (n > c->own_size) {
+    free(c->own);
+    c->own = rr_alloc_touch(n);
+    c->own_size = c->own ? n : 0;
+    c->own_tag = tag;
+    return c->own;
+  }
+  if (tag != c->own_tag) {
+    memset(c->own, 0, n);
+    c->own_tag = tag;
+  }
+  return c->own;
 }
 
 int rr_ctx_threads(rr_ctx *c) { return c->nthreads; }

@@ -23,6 +23,13 @@ int rr_ctx_threads(rr_ctx *c);
 // touched at plan time (NULL for n == 0), and whether the CPU has AVX-512F
 // (our own kernels need it).
 void *rr_alloc_touch(size_t n);
+// rr_ctx_own_scratch returns the arena of at least n bytes that all of the
+// context's own conv kernels share (ops run one at a time per context, and
+// they recompute every byte they read from it per call, except zero
+// borders). Plans call it when created, so it grows only then (NULL: out of
+// memory). tag names the layout of the zero borders (the image size): when
+// it differs from the last call's, the first n bytes are zeroed again.
+void *rr_ctx_own_scratch(rr_ctx *c, size_t n, long tag);
 int rr_avx512_supported(void);
 // rr_ctx_times writes the seconds spent in primitives, activation reorders
 // and weight reorders since the last reset (reset != 0 zeroes them).

@@ -228,3 +228,66 @@ func TestOwn16RefusesOtherShapes(t *testing.T) {
 		}
 	}
 }
+
+// TestOwn16SharedScratch: our own conv kernels of one backend share one
+// scratch arena whose zero borders depend on the image size. Two plans of
+// different sizes, called alternately, must give what each gives alone,
+// bit for bit (a border left dirty by the other size would show).
+func TestOwn16SharedScratch(t *testing.T) {
+	if !Own16Supported() {
+		t.Skip("no AVX-512F")
+	}
+	conv3x3 := func(n, h, w int) kernels.ConvParams {
+		return kernels.ConvParams{N: n, C: 16, H: h, W: w, K: 16, R: 3, S: 3, Stride: 1, Pad: 1}
+	}
+	// 32x32 is CIFAR stage 1; 5x27 is odd in both directions (dy is
+	// zero-extended) and smaller, so it reuses the larger plan's arena.
+	shapes := []kernels.ConvParams{conv3x3(2, 32, 32), conv3x3(3, 5, 27)}
+	for _, algo := range []Algo{Own16, Own16Winograd} {
+		type result struct{ y, dx, dw []float32 }
+		run := func(c *Conv, p kernels.ConvParams, seed uint64) result {
+			rng := rand.New(rand.NewPCG(seed, 7))
+			n := p.N * 16 * p.H * p.W
+			x, dy, w := randSlice(rng, n), randSlice(rng, n), randSlice(rng, p.WSize())
+			r := result{make([]float32, n), make([]float32, n), make([]float32, p.WSize())}
+			c.Forward(r.y, x, w)
+			c.BackwardData(r.dx, dy, w)
+			c.BackwardWeights(r.dw, dy, x)
+			return r
+		}
+		alone := make([]result, len(shapes))
+		for i, p := range shapes {
+			b, err := New(2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := b.NewConvWith(p, ConvOptions{Src: NChw16c, Dst: NChw16c, Algo: [3]Algo{algo, algo, algo}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			alone[i] = run(c, p, uint64(i))
+			b.Close()
+		}
+		b, err := New(2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var convs []*Conv
+		for _, p := range shapes {
+			c, err := b.NewConvWith(p, ConvOptions{Src: NChw16c, Dst: NChw16c, Algo: [3]Algo{algo, algo, algo}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			convs = append(convs, c)
+		}
+		for round := range 2 {
+			for i, p := range shapes {
+				got := run(convs[i], p, uint64(i))
+				if !sameBits(got.y, alone[i].y) || !sameBits(got.dx, alone[i].dx) || !sameBits(got.dw, alone[i].dw) {
+					t.Errorf("%s %s, round %d alternating with another size: differs from the plan alone", convs[i].Impl(0), p, round)
+				}
+			}
+		}
+		b.Close()
+	}
+}
