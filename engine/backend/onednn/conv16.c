@@ -54,6 +54,13 @@ struct rr_c16 {
 // against 2.7 with 16 tiles and 2.6 with 4, in isolation).
 enum { WT = 16, BWT = 8 };
 
+// WBLK images share one partial weight gradient in Winograd backward
+// weights. The blocks are claimed like run_wfwd's images (from both ends
+// with 2 threads, statically otherwise), each block is summed in image
+// order by whoever claims it, and the blocks' partials are added in block
+// order: the result depends neither on timing nor on the thread count.
+enum { WBLK = 4 };
+
 // c16_bind points the regions at the context's shared scratch arena
 // (which a later, larger plan may have moved) and zeroes it when the last
 // user had another image size (its zero borders lay elsewhere).
@@ -71,7 +78,7 @@ rr_c16 *rr_c16_new(rr_ctx *c, int N, int H, int W) {
   p->TH = (H + 1) / 2, p->TW = (W + 1) / 2;
   size_t t = p->T, floats[8] = {t * (H + 2) * (W + 2) * 16, 2304, t * 2304,
                                 t * (2 * p->TH + 2) * (2 * p->TW + 2) * 16, t * (2 * p->TH) * (2 * p->TW) * 16,
-                                t * 2 * WT * 256, 4096, t * 4096};
+                                t * 2 * WT * 256, 4096, (size_t)((N + WBLK - 1) / WBLK + t) * 4096};
   for (int i = 0; i < 8; i++) p->off[i] = p->bytes, p->bytes += (floats[i] * sizeof(float) + 63) / 64 * 64;
   if (!rr_ctx_own_scratch(c, p->bytes, (long)H << 20 | W)) {
     free(p);
@@ -360,18 +367,37 @@ static AVX512 void wfwd_image(float *y, const float *xp, const float *u, float *
   }
 }
 
+// run_wfwd: y = conv(x) over the batch with u already transformed. With 2
+// threads the images are shared from both ends: thread 0 takes 0, 1, 2, ...
+// and thread 1 takes N-1, N-2, ..., each claiming one image at a time
+// from a shared count, so they meet wherever the slower one is instead of
+// at N/2 (a static split left one thread idle 8% of these calls' time in
+// a resnet-20 step), and each still works through neighbouring images (the
+// ones the previous op's static split left in its cache, mostly).
+// Outputs do not depend on who computed them.
 static void run_wfwd(rr_c16 *p, float *y, const float *x) {
   size_t img = (size_t)p->H * p->W * 16, padn = (size_t)(2 * p->TH + 2) * (2 * p->TW + 2) * 16;
+  int claimed = 0;
 #pragma omp parallel num_threads(p->T)
   {
-    int t = omp_get_thread_num();
+    int t = omp_get_thread_num(), step = t == 0 ? 1 : -1;
     float *xp = p->padw + padn * t, *v = p->scr + (size_t)t * 2 * WT * 256;
+    if (p->T == 2) {
+      for (int n = t == 0 ? 0 : p->N - 1;; n += step) {
+        if (__atomic_fetch_add(&claimed, 1, __ATOMIC_RELAXED) >= p->N) break;
+        pad_image(xp, x + img * n, p->H, p->W, 2 * p->TW + 2);
+        int nx = n + step >= 0 && n + step < p->N;
+        wfwd_image(y + img * n, xp, p->u, v, p->H, p->W, p->TH, p->TW, nx ? x + img * (n + step) : NULL,
+                   nx ? y + img * (n + step) : NULL);
+      }
+    } else {
 #pragma omp for schedule(static)
-    for (int n = 0; n < p->N; n++) {
-      pad_image(xp, x + img * n, p->H, p->W, 2 * p->TW + 2);
-      int nx = n + 1 < p->N;
-      wfwd_image(y + img * n, xp, p->u, v, p->H, p->W, p->TH, p->TW, nx ? x + img * (n + 1) : NULL,
-                 nx ? y + img * (n + 1) : NULL);
+      for (int n = 0; n < p->N; n++) {
+        pad_image(xp, x + img * n, p->H, p->W, 2 * p->TW + 2);
+        int nx = n + 1 < p->N;
+        wfwd_image(y + img * n, xp, p->u, v, p->H, p->W, p->TH, p->TW, nx ? x + img * (n + 1) : NULL,
+                   nx ? y + img * (n + 1) : NULL);
+      }
     }
   }
 }
@@ -440,33 +466,50 @@ static AVX512 void wbwdw_image(float *part, const float *xp, const float *dy, fl
   }
 }
 
-void rr_c16w_bwd_weights(rr_c16 *p, float *dw, const float *dy, const float *x) {
-  c16_bind(p);
+
+// wbwdw_block adds the weight gradient of block k's images into
+// p->partw + 4096*k (thread t's scratch); kn is the block the thread will
+// likely take next (its first image is prefetched after the last one).
+static void wbwdw_block(rr_c16 *p, int t, int k, int kn, const float *dy, const float *x) {
   int H = p->H, W = p->W, TH = p->TH, TW = p->TW;
   int even = H % 2 == 0 && W % 2 == 0;
   size_t img = (size_t)H * W * 16, padn = (size_t)(2 * TH + 2) * (2 * TW + 2) * 16;
   size_t dypn = (size_t)(2 * TH) * (2 * TW) * 16;
-  memset(p->partw, 0, (size_t)p->T * 4096 * sizeof(float));
+  float *xp = p->padw + padn * t, *v = p->scr + (size_t)t * 2 * WT * 256, *d = v + WT * 256;
+  float *dyp = p->dyp + dypn * t;
+  int n0 = k * WBLK, n1 = n0 + WBLK < p->N ? n0 + WBLK : p->N;
+  for (int n = n0; n < n1; n++) {
+    pad_image(xp, x + img * n, H, W, 2 * TW + 2);
+    const float *e = dy + img * n;
+    if (!even) {  // zero-extend dy to whole tiles (the extension stays zero)
+      for (int h = 0; h < H; h++)
+        memcpy(dyp + (size_t)h * 2 * TW * 16, e + (size_t)h * W * 16, (size_t)W * 16 * sizeof(float));
+      e = dyp;
+    }
+    int nn = n + 1 < n1 ? n + 1 : kn >= 0 && kn * WBLK < p->N ? kn * WBLK : -1;
+    wbwdw_image(p->partw + 4096 * (size_t)k, xp, e, v, d, H, W, TH, TW, even ? W : 2 * TW,
+                nn >= 0 ? x + img * nn : NULL, nn >= 0 ? dy + img * nn : NULL);
+  }
+}
+
+void rr_c16w_bwd_weights(rr_c16 *p, float *dw, const float *dy, const float *x) {
+  c16_bind(p);
+  int nb = (p->N + WBLK - 1) / WBLK, claimed = 0;
+  memset(p->partw, 0, (size_t)nb * 4096 * sizeof(float));
 #pragma omp parallel num_threads(p->T)
   {
-    int t = omp_get_thread_num();
-    float *xp = p->padw + padn * t, *v = p->scr + (size_t)t * 2 * WT * 256, *d = v + WT * 256;
-    float *dyp = p->dyp + dypn * t;
-#pragma omp for schedule(static)
-    for (int n = 0; n < p->N; n++) {
-      pad_image(xp, x + img * n, H, W, 2 * TW + 2);
-      const float *e = dy + img * n;
-      if (!even) {  // zero-extend dy to whole tiles (the extension stays zero)
-        for (int h = 0; h < H; h++)
-          memcpy(dyp + (size_t)h * 2 * TW * 16, e + (size_t)h * W * 16, (size_t)W * 16 * sizeof(float));
-        e = dyp;
+    int t = omp_get_thread_num(), step = t == 0 ? 1 : -1;
+    if (p->T == 2) {
+      for (int k = t == 0 ? 0 : nb - 1;; k += step) {
+        if (__atomic_fetch_add(&claimed, 1, __ATOMIC_RELAXED) >= nb) break;
+        wbwdw_block(p, t, k, k + step, dy, x);
       }
-      int nx = n + 1 < p->N;
-      wbwdw_image(p->partw + 4096 * t, xp, e, v, d, H, W, TH, TW, even ? W : 2 * TW,
-                  nx ? x + img * (n + 1) : NULL, nx ? dy + img * (n + 1) : NULL);
+    } else {
+#pragma omp for schedule(static)
+      for (int k = 0; k < nb; k++) wbwdw_block(p, t, k, k + 1, dy, x);
     }
   }
-  // dw[k][c] = A2^T S M S A2 with M[pt] = sum over threads of partw[pt][c][k].
+  // dw[k][c] = A2^T S M S A2 with M[pt] = sum over blocks of partw[pt][c][k].
   static const double A2T[3][4] = {{1, 1, 1, 0}, {0, 1, -1, 0}, {0, 1, 1, -1}};
   static const double S[4] = {1, .5, .5, 1};
   for (int c = 0; c < 16; c++)
@@ -474,7 +517,7 @@ void rr_c16w_bwd_weights(rr_c16 *p, float *dw, const float *dy, const float *x) 
       double m[4][4], am[3][4];
       for (int pt = 0; pt < 16; pt++) {
         float sum = 0;
-        for (int t = 0; t < p->T; t++) sum += p->partw[4096 * t + (pt * 16 + c) * 16 + k];
+        for (int b = 0; b < nb; b++) sum += p->partw[4096 * (size_t)b + (pt * 16 + c) * 16 + k];
         m[pt / 4][pt % 4] = sum * S[pt / 4] * S[pt % 4];
       }
       for (int r = 0; r < 3; r++)

@@ -291,3 +291,38 @@ func TestOwn16SharedScratch(t *testing.T) {
 		b.Close()
 	}
 }
+
+// TestOwn16WinogradWeightsAnyThreads: Own16Winograd's weight gradient sums
+// fixed blocks of images in a fixed order (conv16.c, WBLK), so it is the
+// same bit for bit with 1, 2 or 3 threads, however the images were shared
+// out. 13 images make 4 blocks, the last one short.
+func TestOwn16WinogradWeightsAnyThreads(t *testing.T) {
+	if !Own16Supported() {
+		t.Skip("no AVX-512F")
+	}
+	p := kernels.ConvParams{N: 13, C: 16, H: 8, W: 8, K: 16, R: 3, S: 3, Stride: 1, Pad: 1}
+	rng := rand.New(rand.NewPCG(5, 8))
+	n := p.N * 16 * p.H * p.W
+	x, dy := randSlice(rng, n), randSlice(rng, n)
+	var first []float32
+	for _, threads := range []int{1, 2, 3} {
+		b, err := New(threads)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := b.NewConvWith(p, ConvOptions{Src: NChw16c, Dst: NChw16c, Algo: [3]Algo{Own16Winograd, Own16Winograd, Own16Winograd}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 { // repeated calls race differently for the shared images
+			dw := make([]float32, p.WSize())
+			c.BackwardWeights(dw, dy, x)
+			if first == nil {
+				first = dw
+			} else if !sameBits(dw, first) {
+				t.Errorf("%d threads: weight gradient differs from 1 thread's", threads)
+			}
+		}
+		b.Close()
+	}
+}
