@@ -13,7 +13,10 @@
 //     outputs (the next conv's input, which its weight gradient reads) and
 //     its output; the last BN's output is never stored (the block ends in
 //     one pass, ReLU(BN(c) + shortcut), BatchNorm.ForwardAddReLU), and the
-//     shortcut's output is transient. The backends' fused BN+ReLU backward
+//     shortcut's output is transient (in training, option A's is not even
+//     formed: BatchNorm.ForwardTrainAddShortcutAReLU reads the subsampled
+//     input, and the block's input gradient adds the shortcut's gradient
+//     as it applies the ReLU mask). The backends' fused BN+ReLU backward
 //     recomputes or keeps the ReLU mask itself;
 //   - transient buffers (the shortcut output, in-block gradients, the two
 //     ping-pong gradient buffers that carry dy between modules) are shared
