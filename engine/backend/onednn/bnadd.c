@@ -114,8 +114,7 @@ static AVX512 void apply_block_sca(float *y, const float *x, const float *in, co
                                    const float *beta) {
   __m512 mu = _mm512_loadu_ps(mean), sc = _mm512_loadu_ps(scale), be = _mm512_loadu_ps(beta);
   __m512 zero = _mm512_setzero_ps();
-  int contiguous = off[0] >= 0;
-  for (int j = 1; j < 16; j++) contiguous = contiguous && off[j] == off[0] + j;
+  int contiguous = rr_shortcut_a_kind(off) == RR_SC_CONTIGUOUS;
   for (int pp = 0; pp < P; pp++)
     for (int qq = 0; qq < Q; qq++) {
       size_t i = (size_t)pp * Q + qq;
@@ -195,9 +194,7 @@ void rr_bnadd_fwd_train_sca(rr_bnadd *p, float *y, float *mean, float *var, cons
     int n = b / CB, cb = b % CB;
     long off[16];
     rr_shortcut_a_offsets(off, cb, C, p->C, lo, (long)H * W, 0);
-    int any = 0;
-    for (int j = 0; j < 16; j++) any = any || off[j] >= 0;
-    if (!any) {  // a zero-padding block: nothing to add
+    if (rr_shortcut_a_kind(off) == RR_SC_ZERO) {  // a zero-padding block: nothing to add
       apply_block(y + (size_t)b * plane, x + (size_t)b * plane, NULL, p->mean + cb * 16, p->scale + cb * 16,
                   p->beta + cb * 16, p->HW);
       continue;

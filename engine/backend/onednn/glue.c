@@ -672,6 +672,12 @@ void rr_shortcut_a_offsets(long *off, int blk, int C, int K, int lo, long plane,
   }
 }
 
+int rr_shortcut_a_kind(const long *off) {
+  int contiguous = off[0] >= 0, none = 1;
+  for (int j = 0; j < 16; j++) contiguous = contiguous && off[j] == off[0] + j, none = none && off[j] < 0;
+  return none ? RR_SC_ZERO : contiguous ? RR_SC_CONTIGUOUS : RR_SC_GATHER;
+}
+
 void rr_shortcut_a_fwd(rr_ctx *c, float *y, const float *x, int N, int C, int H, int W,
                        int K, int stride, int lo) {
   set_threads(c);
@@ -737,13 +743,12 @@ void rr_shortcut_a_add_relu_bwd(rr_ctx *c, float *dx, const float *a, const floa
     for (int cb = 0; cb < Cb; cb++) {
       long off[16];
       rr_shortcut_a_offsets(off, cb, C, K, lo, (long)P * Q, 1);
-      int contiguous = off[0] >= 0, none = 1;
-      for (int j = 0; j < 16; j++) contiguous = contiguous && off[j] == off[0] + j, none = none && off[j] < 0;
+      int kind = rr_shortcut_a_kind(off);
       const float *gn = g + (long)n * Kb * P * Q * 16;
       long base = ((long)n * Cb + cb) * H * W * 16;
       for (int h = 0; h < H; h++) {
         long row = base + (long)h * W * 16;
-        if (h % stride != 0 || none) {
+        if (h % stride != 0 || kind == RR_SC_ZERO) {
 #pragma omp simd
           for (long i = row; i < row + (long)W * 16; i++) dx[i] = keep_if_positive(a[i], y[i]);
           continue;
@@ -754,7 +759,7 @@ void rr_shortcut_a_add_relu_bwd(rr_ctx *c, float *dx, const float *a, const floa
           if (w % stride != 0) {
 #pragma omp simd
             for (int j = 0; j < 16; j++) dx[o + j] = keep_if_positive(a[o + j], y[o + j]);
-          } else if (contiguous) {
+          } else if (kind == RR_SC_CONTIGUOUS) {
             const float *s = grow + (long)(w / stride) * 16 + off[0];
 #pragma omp simd
             for (int j = 0; j < 16; j++) dx[o + j] = keep_if_positive(a[o + j] + s[j], y[o + j]);

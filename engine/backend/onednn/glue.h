@@ -78,6 +78,10 @@ void rr_bnadd_fwd_train_sca(rr_bnadd *p, float *y, float *mean, float *var, cons
 // blk (glue.c): destination y (to_x = 0) or x (to_x = 1); -1 for a zero
 // lane; plane is the source's H*W.
 void rr_shortcut_a_offsets(long *off, int blk, int C, int K, int lo, long plane, int to_x);
+// rr_shortcut_a_kind classifies such offsets: every lane zero, the 16
+// lanes one contiguous source vector (off[j] = off[0] + j), or a gather.
+enum { RR_SC_ZERO = 0, RR_SC_CONTIGUOUS = 1, RR_SC_GATHER = 2 };
+int rr_shortcut_a_kind(const long *off);
 
 // Batch normalization (training fwd with batch stats, inference fwd with
 // given stats, backward), optionally fused with a following ReLU.
