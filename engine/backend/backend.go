@@ -16,10 +16,17 @@ func (s ActShape) Size() int { return s.N * s.C * s.H * s.W }
 // (ActLen of (N,C,H,W) and (N,K,P,Q)); w and dw are plain (K,C,R,S).
 // Forward and BackwardData overwrite their destination; BackwardWeights
 // overwrites dw.
+//
+// BackwardDataAddReLU is BackwardData followed by Ops.AddReLUBackward(dx,
+// dx, a, y): dx = BackwardData(dy, w) + a where y > 0, else 0 -- the input
+// gradient of a residual block with an identity shortcut (gradient a) whose
+// input y came out of a ReLU, in the conv's own output pass where the
+// backend can. a and y are x-shaped and must not alias dx.
 type ConvOp[F tensor.Float] interface {
 	Params() kernels.ConvParams
 	Forward(y, x, w []F)
 	BackwardData(dx, dy, w []F)
+	BackwardDataAddReLU(dx, dy, w, a, y []F)
 	BackwardWeights(dw, dy, x []F)
 }
 

@@ -140,6 +140,16 @@ func TestConformanceConv(t *testing.T) {
 			kernels.ConvForward(wantY, x, w, p)
 			kernels.ConvBackwardData(wantDX, dy, w, p)
 			kernels.ConvBackwardWeights(wantDW, dy, x, p)
+			// BackwardDataAddReLU: a residual block's shortcut gradient a
+			// added, then the mask of the ReLU output r (about half zero).
+			a, r := randSlice(rng, p.XSize()), randSlice(rng, p.XSize())
+			wantDXR := make([]float32, p.XSize())
+			for j := range r {
+				r[j] = max(r[j], 0)
+				if r[j] > 0 {
+					wantDXR[j] = wantDX[j] + a[j]
+				}
+			}
 			xs := backend.ActShape{N: p.N, C: p.C, H: p.H, W: p.W}
 			ys := backend.ActShape{N: p.N, C: p.K, H: p.P(), W: p.Q()}
 			for _, b := range bs {
@@ -151,6 +161,9 @@ func TestConformanceConv(t *testing.T) {
 				dxa := nanSlice(b.ActLen(xs))
 				conv.BackwardData(dxa, dya, w)
 				check(t, b.Name()+" backward data", fromAct(t, b, "backward dx", dxa, xs), wantDX)
+				dxa = nanSlice(b.ActLen(xs))
+				conv.BackwardDataAddReLU(dxa, dya, w, toAct(b, a, xs), toAct(b, r, xs))
+				check(t, b.Name()+" backward data + add+ReLU", fromAct(t, b, "backward dx+a", dxa, xs), wantDXR)
 				dw := nanSlice(p.WSize())
 				conv.BackwardWeights(dw, dya, xa)
 				check(t, b.Name()+" backward weights", dw, wantDW)

@@ -312,6 +312,12 @@ func (c *refConv[F]) BackwardData(dx, dy, w []F) {
 	})
 }
 
+// BackwardDataAddReLU is BackwardData, then AddReLUBackward (two passes).
+func (c *refConv[F]) BackwardDataAddReLU(dx, dy, w, a, y []F) {
+	c.BackwardData(dx, dy, w)
+	referenceBackend[F]{}.AddReLUBackward(dx, dx, a, y)
+}
+
 func (c *refConv[F]) BackwardWeights(dw, dy, x []F) {
 	if len(c.parts) == 1 {
 		kernels.ConvBackwardWeights(dw, dy, x, c.p)

@@ -80,6 +80,12 @@ func (c *Conv2D[F]) BackwardWeights(dy, x []F) { c.op.BackwardWeights(c.Weight.G
 // BackwardData writes dL/dx into dx (overwritten).
 func (c *Conv2D[F]) BackwardData(dx, dy []F) { c.op.BackwardData(dx, dy, c.Weight.Data) }
 
+// BackwardDataAddReLU writes dx = dL/dx + a where y > 0, else 0
+// (backend.ConvOp.BackwardDataAddReLU).
+func (c *Conv2D[F]) BackwardDataAddReLU(dx, dy, a, y []F) {
+	c.op.BackwardDataAddReLU(dx, dy, c.Weight.Data, a, y)
+}
+
 // BNMomentum is the weight of the current batch in the running averages,
 // running = (1-m)*running + m*batch, as in PyTorch (m = 0.1).
 const BNMomentum = 0.1

@@ -253,6 +253,12 @@ func (r *Residual[F]) Backward(dy []F) []F {
 		r.bns[i].Backward(dc, dcur, r.c[i])
 		if i == 0 {
 			r.convs[0].BackwardWeights(dc, r.x)
+			if r.cfg.Shortcut == ShortcutIdentity && r.maskInputGrad {
+				// dx = (branch + shortcut gradient) masked by the input's
+				// ReLU, added as the conv writes dx where the backend can.
+				r.convs[0].BackwardDataAddReLU(dx, dc, g, r.x)
+				return dx
+			}
 			r.convs[0].BackwardData(dx, dc)
 			break
 		}

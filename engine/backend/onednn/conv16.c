@@ -289,9 +289,23 @@ INLINE AVX512 void wino_in(float *v, const float *xp, size_t rs) {
   }
 }
 
+// wino_put stores v at y, or with fused set (backward data followed by a
+// residual block's input-gradient add+ReLU, rr_add_relu_bwd), v + a where
+// r > 0 and +0 elsewhere, a and r being the floats at y's offset in ra, ry.
+INLINE AVX512 void wino_put(float *y, __m512 v, const int fused, const float *ra, const float *ry) {
+  if (fused) {
+    __mmask16 pos = _mm512_cmp_ps_mask(_mm512_loadu_ps(ry), _mm512_setzero_ps(), _CMP_GT_OQ);
+    v = _mm512_maskz_mov_ps(pos, _mm512_add_ps(v, _mm512_loadu_ps(ra)));
+  }
+  _mm512_storeu_ps(y, v);
+}
+
 // wino_out writes Y = A^T M A of the tile m[pt*16 + k] to the 2x2 pixels
-// at y (rows W*16 floats apart), dropping a row or column past the edge.
-INLINE AVX512 void wino_out(float *y, const float *m, int W, int rows, int cols) {
+// at y (rows W*16 floats apart), dropping a row or column past the edge;
+// fused, ra and ry are the tile's pixels in the add+ReLU's inputs (see
+// wino_put).
+INLINE AVX512 void wino_out(float *y, const float *m, int W, int rows, int cols, const int fused,
+                            const float *ra, const float *ry) {
   __m512 s0[4], s1[4];
   for (int b = 0; b < 4; b++) {
     __m512 m0 = _mm512_load_ps(m + b * 16), m1 = _mm512_load_ps(m + (4 + b) * 16);
@@ -301,9 +315,10 @@ INLINE AVX512 void wino_out(float *y, const float *m, int W, int rows, int cols)
   }
   __m512 *s[2] = {s0, s1};
   for (int a = 0; a < rows; a++) {
-    float *ya = y + (size_t)a * W * 16;
-    _mm512_storeu_ps(ya, _mm512_add_ps(_mm512_add_ps(s[a][0], s[a][1]), s[a][2]));
-    if (cols > 1) _mm512_storeu_ps(ya + 16, _mm512_sub_ps(_mm512_sub_ps(s[a][1], s[a][2]), s[a][3]));
+    size_t o = (size_t)a * W * 16;
+    wino_put(y + o, _mm512_add_ps(_mm512_add_ps(s[a][0], s[a][1]), s[a][2]), fused, ra + o, ry + o);
+    if (cols > 1)
+      wino_put(y + o + 16, _mm512_sub_ps(_mm512_sub_ps(s[a][1], s[a][2]), s[a][3]), fused, ra + o + 16, ry + o + 16);
   }
 }
 
@@ -328,9 +343,10 @@ static void wino_weights(float *u, const float *w, int flip) {
 }
 
 // wfwd_chunk computes tiles j0..j0+tb-1 of tile row i (tb <= WT is a
-// compile-time constant after inlining, so acc lives in registers).
+// compile-time constant after inlining, so acc lives in registers); fused:
+// see wino_put (ra, ry are the image's, like y).
 INLINE AVX512 void wfwd_chunk(float *y, const float *xp, const float *u, float *v, int H, int W, int WP,
-                              int i, int j0, const int tb) {
+                              int i, int j0, const int tb, const int fused, const float *ra, const float *ry) {
   size_t rs = (size_t)WP * 16;
   for (int t = 0; t < tb; t++) wino_in(v + t * 256, xp + 2 * i * rs + (size_t)2 * (j0 + t) * 16, rs);
   for (int pt = 0; pt < 16; pt++) {
@@ -348,22 +364,39 @@ INLINE AVX512 void wfwd_chunk(float *y, const float *xp, const float *u, float *
   int rows = H - 2 * i < 2 ? H - 2 * i : 2;
   for (int t = 0; t < tb; t++) {
     int q = 2 * (j0 + t);
-    wino_out(y + ((size_t)2 * i * W + q) * 16, v + t * 256, W, rows, W - q < 2 ? W - q : 2);
+    size_t o = ((size_t)2 * i * W + q) * 16;
+    wino_out(y + o, v + t * 256, W, rows, W - q < 2 ? W - q : 2, fused, ra + o, ry + o);
   }
 }
 
+// wfwd_row computes tile row i of one image (fused: see wino_put).
+INLINE AVX512 void wfwd_row(float *y, const float *xp, const float *u, float *v, int H, int W, int TW, int i,
+                            const int fused, const float *ra, const float *ry) {
+  int WP = 2 * TW + 2, j0 = 0;
+  for (; j0 + 16 <= TW; j0 += 16) wfwd_chunk(y, xp, u, v, H, W, WP, i, j0, 16, fused, ra, ry);
+  if (TW - j0 >= 8) wfwd_chunk(y, xp, u, v, H, W, WP, i, j0, 8, fused, ra, ry), j0 += 8;
+  if (TW - j0 >= 4) wfwd_chunk(y, xp, u, v, H, W, WP, i, j0, 4, fused, ra, ry), j0 += 4;
+  if (TW - j0 >= 2) wfwd_chunk(y, xp, u, v, H, W, WP, i, j0, 2, fused, ra, ry), j0 += 2;
+  if (TW - j0 >= 1) wfwd_chunk(y, xp, u, v, H, W, WP, i, j0, 1, fused, ra, ry);
+}
+
+// wfwd_image computes image y from its padded input xp; with ra non-NULL
+// the output is fused with the add+ReLU backward (wino_put), ra and ry
+// being this image's. The next image's input, output and (fused) add+ReLU
+// inputs are prefetched (rnext: the next image's offset in ra and ry).
 static AVX512 void wfwd_image(float *y, const float *xp, const float *u, float *v, int H, int W, int TH,
-                              int TW, const float *xnext, float *ynext) {
-  int WP = 2 * TW + 2;
+                              int TW, const float *xnext, float *ynext, const float *ra, const float *ry,
+                              long rnext) {
   for (int i = 0; i < TH; i++) {
     prefetch_rows(xnext, i, H, W, 0);
     prefetch_rows(ynext, i, H, W, 1);
-    int j0 = 0;
-    for (; j0 + 16 <= TW; j0 += 16) wfwd_chunk(y, xp, u, v, H, W, WP, i, j0, 16);
-    if (TW - j0 >= 8) wfwd_chunk(y, xp, u, v, H, W, WP, i, j0, 8), j0 += 8;
-    if (TW - j0 >= 4) wfwd_chunk(y, xp, u, v, H, W, WP, i, j0, 4), j0 += 4;
-    if (TW - j0 >= 2) wfwd_chunk(y, xp, u, v, H, W, WP, i, j0, 2), j0 += 2;
-    if (TW - j0 >= 1) wfwd_chunk(y, xp, u, v, H, W, WP, i, j0, 1);
+    if (ra) {
+      prefetch_rows(xnext ? ra + rnext : NULL, i, H, W, 0);
+      prefetch_rows(xnext ? ry + rnext : NULL, i, H, W, 0);
+      wfwd_row(y, xp, u, v, H, W, TW, i, 1, ra, ry);
+    } else {
+      wfwd_row(y, xp, u, v, H, W, TW, i, 0, y, y);
+    }
   }
 }
 
@@ -375,7 +408,7 @@ static AVX512 void wfwd_image(float *y, const float *xp, const float *u, float *
 // a resnet-20 step), and each still works through neighbouring images (the
 // ones the previous op's static split left in its cache, mostly).
 // Outputs do not depend on who computed them.
-static void run_wfwd(rr_c16 *p, float *y, const float *x) {
+static void run_wfwd(rr_c16 *p, float *y, const float *x, const float *ra, const float *ry) {
   size_t img = (size_t)p->H * p->W * 16, padn = (size_t)(2 * p->TH + 2) * (2 * p->TW + 2) * 16;
   int claimed = 0;
 #pragma omp parallel num_threads(p->T)
@@ -388,7 +421,8 @@ static void run_wfwd(rr_c16 *p, float *y, const float *x) {
         pad_image(xp, x + img * n, p->H, p->W, 2 * p->TW + 2);
         int nx = n + step >= 0 && n + step < p->N;
         wfwd_image(y + img * n, xp, p->u, v, p->H, p->W, p->TH, p->TW, nx ? x + img * (n + step) : NULL,
-                   nx ? y + img * (n + step) : NULL);
+                   nx ? y + img * (n + step) : NULL, ra ? ra + img * n : NULL, ra ? ry + img * n : NULL,
+                   step * (long)img);
       }
     } else {
 #pragma omp for schedule(static)
@@ -396,7 +430,7 @@ static void run_wfwd(rr_c16 *p, float *y, const float *x) {
         pad_image(xp, x + img * n, p->H, p->W, 2 * p->TW + 2);
         int nx = n + 1 < p->N;
         wfwd_image(y + img * n, xp, p->u, v, p->H, p->W, p->TH, p->TW, nx ? x + img * (n + 1) : NULL,
-                   nx ? y + img * (n + 1) : NULL);
+                   nx ? y + img * (n + 1) : NULL, ra ? ra + img * n : NULL, ra ? ry + img * n : NULL, (long)img);
       }
     }
   }
@@ -405,13 +439,20 @@ static void run_wfwd(rr_c16 *p, float *y, const float *x) {
 void rr_c16w_fwd(rr_c16 *p, float *y, const float *x, const float *w) {
   c16_bind(p);
   wino_weights(p->u, w, 0);
-  run_wfwd(p, y, x);
+  run_wfwd(p, y, x, NULL, NULL);
 }
 
 void rr_c16w_bwd_data(rr_c16 *p, float *dx, const float *dy, const float *w) {
   c16_bind(p);
   wino_weights(p->u, w, 1);
-  run_wfwd(p, dx, dy);
+  run_wfwd(p, dx, dy, NULL, NULL);
+}
+
+void rr_c16w_bwd_data_add_relu(rr_c16 *p, float *dx, const float *dy, const float *w, const float *a,
+                               const float *y) {
+  c16_bind(p);
+  wino_weights(p->u, w, 1);
+  run_wfwd(p, dx, dy, a, y);
 }
 
 // wino_dy stores D = G2 e G2^T of the 2x2 dy tile at e (rows rs floats
@@ -478,6 +519,7 @@ static void wbwdw_block(rr_c16 *p, int t, int k, int kn, const float *dy, const 
   float *xp = p->padw + padn * t, *v = p->scr + (size_t)t * 2 * WT * 256, *d = v + WT * 256;
   float *dyp = p->dyp + dypn * t;
   int n0 = k * WBLK, n1 = n0 + WBLK < p->N ? n0 + WBLK : p->N;
+  memset(p->partw + 4096 * (size_t)k, 0, 4096 * sizeof(float));
   for (int n = n0; n < n1; n++) {
     pad_image(xp, x + img * n, H, W, 2 * TW + 2);
     const float *e = dy + img * n;
@@ -492,10 +534,17 @@ static void wbwdw_block(rr_c16 *p, int t, int k, int kn, const float *dy, const 
   }
 }
 
+// sum_blocks sets the 16 floats at a to the sum over blocks b = 0..nb-1
+// of a[4096*b ...], added in block order.
+static AVX512 void sum_blocks(float *a, int nb) {
+  __m512 s = _mm512_load_ps(a);
+  for (int b = 1; b < nb; b++) s = _mm512_add_ps(s, _mm512_load_ps(a + 4096 * (size_t)b));
+  _mm512_store_ps(a, s);
+}
+
 void rr_c16w_bwd_weights(rr_c16 *p, float *dw, const float *dy, const float *x) {
   c16_bind(p);
   int nb = (p->N + WBLK - 1) / WBLK, claimed = 0;
-  memset(p->partw, 0, (size_t)nb * 4096 * sizeof(float));
 #pragma omp parallel num_threads(p->T)
   {
     int t = omp_get_thread_num(), step = t == 0 ? 1 : -1;
@@ -508,6 +557,12 @@ void rr_c16w_bwd_weights(rr_c16 *p, float *dw, const float *dy, const float *x) 
 #pragma omp for schedule(static)
       for (int k = 0; k < nb; k++) wbwdw_block(p, t, k, k + 1, dy, x);
     }
+    // The blocks' partials are summed in block order into block 0's, 16
+    // floats at a time, the 4096 points split over the team (the serial
+    // strided sum this replaced idled the other thread 0.4% of a step).
+#pragma omp barrier
+#pragma omp for schedule(static)
+    for (int i = 0; i < 4096; i += 16) sum_blocks(p->partw + i, nb);
   }
   // dw[k][c] = A2^T S M S A2 with M[pt] = sum over blocks of partw[pt][c][k].
   static const double A2T[3][4] = {{1, 1, 1, 0}, {0, 1, -1, 0}, {0, 1, 1, -1}};
@@ -515,11 +570,7 @@ void rr_c16w_bwd_weights(rr_c16 *p, float *dw, const float *dy, const float *x) 
   for (int c = 0; c < 16; c++)
     for (int k = 0; k < 16; k++) {
       double m[4][4], am[3][4];
-      for (int pt = 0; pt < 16; pt++) {
-        float sum = 0;
-        for (int b = 0; b < nb; b++) sum += p->partw[4096 * (size_t)b + (pt * 16 + c) * 16 + k];
-        m[pt / 4][pt % 4] = sum * S[pt / 4] * S[pt % 4];
-      }
+      for (int pt = 0; pt < 16; pt++) m[pt / 4][pt % 4] = p->partw[(pt * 16 + c) * 16 + k] * S[pt / 4] * S[pt % 4];
       for (int r = 0; r < 3; r++)
         for (int b = 0; b < 4; b++) am[r][b] = A2T[r][0] * m[0][b] + A2T[r][1] * m[1][b] + A2T[r][2] * m[2][b] + A2T[r][3] * m[3][b];
       for (int r = 0; r < 3; r++)

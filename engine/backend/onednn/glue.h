@@ -60,6 +60,10 @@ void rr_c16_bwd_weights(rr_c16 *p, float *dw, const float *dy, const float *x);
 void rr_c16w_fwd(rr_c16 *p, float *y, const float *x, const float *w);
 void rr_c16w_bwd_data(rr_c16 *p, float *dx, const float *dy, const float *w);
 void rr_c16w_bwd_weights(rr_c16 *p, float *dw, const float *dy, const float *x);
+// Backward data fused with rr_add_relu_bwd: dx = bwd_data(dy) + a where
+// y > 0, else +0, in the output transform.
+void rr_c16w_bwd_data_add_relu(rr_c16 *p, float *dx, const float *dy, const float *w, const float *a,
+                               const float *y);
 
 // Training batch norm + residual add + ReLU in one pass (bnadd.c):
 // y = max(0, BN(x) + res) with the batch statistics, nChw16c.

@@ -387,6 +387,21 @@ func (c *Conv) BackwardData(dx, dy, w []float32) {
 	must(C.rr_conv_bwd_data(c.plan, fp(dx), fp(dy), fp(w)), "conv backward data")
 }
 
+// BackwardDataAddReLU runs in Own16Winograd's output transform when that
+// kernel computes backward data, else as BackwardData and AddReLUBackward.
+func (c *Conv) BackwardDataAddReLU(dx, dy, w, a, y []float32) {
+	if c.ownDir[1] != Own16Winograd {
+		c.BackwardData(dx, dy, w)
+		c.b.AddReLUBackward(dx, dx, a, y)
+		return
+	}
+	checkLen("dx", len(dx), c.xl)
+	checkLen("dy", len(dy), c.yl)
+	checkLen("w", len(w), c.p.WSize())
+	sameLen(len(dx), a, y)
+	C.rr_c16w_bwd_data_add_relu(c.own, fp(dx), fp(dy), fp(w), fp(a), fp(y))
+}
+
 func (c *Conv) BackwardWeights(dw, dy, x []float32) {
 	checkLen("dw", len(dw), c.p.WSize())
 	checkLen("dy", len(dy), c.yl)

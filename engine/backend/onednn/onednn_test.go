@@ -191,6 +191,7 @@ func TestAlgoAccuracy(t *testing.T) {
 		conv.Forward(ya, xa, w)
 		conv.BackwardData(dxa, dya, w)
 		conv.BackwardWeights(dw, dya, xa)
+		checkBackwardDataAddReLU(t, b, conv, rng, dxa, dya, w, s)
 		y, dx := make([]float32, p.YSize()), make([]float32, p.XSize())
 		b.FromAct(y, ya, s)
 		b.FromAct(dx, dxa, s)
@@ -207,6 +208,28 @@ func TestAlgoAccuracy(t *testing.T) {
 			if !(diff/scale < 1e-4) {
 				t.Errorf("%s %s (%s): relative error %.3g, want < 1e-4", p, r.name, conv.Impl(dir), diff/scale)
 			}
+		}
+	}
+}
+
+// checkBackwardDataAddReLU: conv's fused BackwardDataAddReLU must give,
+// bit for bit, AddReLUBackward applied to its BackwardData result dxa (the
+// fused output transform does the same float operations). s is dx's shape.
+func checkBackwardDataAddReLU(t *testing.T, b *Backend, conv *Conv, rng *rand.Rand, dxa, dya, w []float32, s backend.ActShape) {
+	t.Helper()
+	a, r := make([]float32, len(dxa)), make([]float32, len(dxa))
+	b.ToAct(a, randSlice(rng, s.Size()), s)
+	b.ToAct(r, randSlice(rng, s.Size()), s)
+	b.ReLUForward(r, r) // a ReLU output: about half zero
+	want := make([]float32, len(dxa))
+	b.AddReLUBackward(want, dxa, a, r)
+	got := make([]float32, len(dxa))
+	conv.BackwardDataAddReLU(got, dya, w, a, r)
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Errorf("%s backward data + add+ReLU (%s): element %d is %v, want %v as in two passes",
+				conv.Params(), conv.Impl(1), i, got[i], want[i])
+			return
 		}
 	}
 }
