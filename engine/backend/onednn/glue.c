@@ -102,6 +102,24 @@ void *rr_ctx_own_scratch(rr_ctx *c, size_t n, long tag) {
 
 int rr_ctx_threads(rr_ctx *c) { return c->nthreads; }
 
+void rr_share(int T, int n, void (*f)(void *arg, int thread, int i, int next), void *arg) {
+  int claimed = 0;
+#pragma omp parallel num_threads(T)
+  {
+    int t = omp_get_thread_num();
+    if (T == 2) {
+      int step = t == 0 ? 1 : -1;
+      for (int i = t == 0 ? 0 : n - 1;; i += step) {
+        if (__atomic_fetch_add(&claimed, 1, __ATOMIC_RELAXED) >= n) break;
+        f(arg, t, i, i + step >= 0 && i + step < n ? i + step : -1);
+      }
+    } else {
+#pragma omp for schedule(static)
+      for (int i = 0; i < n; i++) f(arg, t, i, i + 1 < n ? i + 1 : -1);
+    }
+  }
+}
+
 int rr_avx512_supported(void) { return __builtin_cpu_supports("avx512f"); }
 
 // ---- primitives with a user-managed scratchpad ----
@@ -365,7 +383,7 @@ struct rr_bn {
   void *wsbuf;
 };
 
-rr_bn *rr_bn_new(rr_ctx *c, int N, int C, int HW, int layout, float eps, int relu,
+rr_bn *rr_bn_new(rr_ctx *c, int N, int C, int HW, int layout, float eps, int relu, int train,
                  char *err, int errlen) {
   set_threads(c);
   rr_bn *p = calloc(1, sizeof *p);
@@ -378,28 +396,30 @@ rr_bn *rr_bn_new(rr_ctx *c, int N, int C, int HW, int layout, float eps, int rel
   unsigned flags = dnnl_use_scale | dnnl_use_shift | (relu ? dnnl_fuse_norm_relu : 0);
   CHK(dnnl_memory_desc_init_by_tag(&data, 4, dd, dnnl_f32, act_tag(layout)));
   CHK(dnnl_memory_desc_init_by_tag(&stat, 1, cd, dnnl_f32, dnnl_a));
-  CHK(dnnl_batch_normalization_forward_desc_init(&bd, dnnl_forward_training, &data, eps, flags));
-  CHK(create_pd(&tpd, &bd, c, NULL));
-  CHK(prim_init(c, &p->fwd_t, tpd));
   CHK(dnnl_batch_normalization_forward_desc_init(&bd, dnnl_forward_inference, &data, eps,
                                                  flags | dnnl_use_global_stats));
   CHK(create_pd(&ipd, &bd, c, NULL));
   CHK(prim_init(c, &p->fwd_i, ipd));
-  CHK(dnnl_batch_normalization_backward_desc_init(&bd, dnnl_backward, &data, &data, eps, flags));
-  CHK(create_pd(&bpd, &bd, c, tpd));
-  CHK(prim_init(c, &p->bwd, bpd));
+  if (train) {
+    CHK(dnnl_batch_normalization_forward_desc_init(&bd, dnnl_forward_training, &data, eps, flags));
+    CHK(create_pd(&tpd, &bd, c, NULL));
+    CHK(prim_init(c, &p->fwd_t, tpd));
+    CHK(dnnl_batch_normalization_backward_desc_init(&bd, dnnl_backward, &data, &data, eps, flags));
+    CHK(create_pd(&bpd, &bd, c, tpd));
+    CHK(prim_init(c, &p->bwd, bpd));
+  }
   dnnl_memory_t *dm[] = {&p->src, &p->dst, &p->dsrc, &p->ddst};
   for (int i = 0; i < 4; i++) CHK(dnnl_memory_create(dm[i], &data, c->eng, DNNL_MEMORY_NONE));
   dnnl_memory_t *sm[] = {&p->mean, &p->var, &p->scale, &p->shift, &p->dscale, &p->dshift};
   for (int i = 0; i < 6; i++) CHK(dnnl_memory_create(sm[i], &stat, c->eng, DNNL_MEMORY_NONE));
-  if (relu) {
+  if (relu && train) {
     const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(tpd, dnnl_query_workspace_md, 0);
     p->wsbuf = rr_alloc_touch(dnnl_memory_desc_get_size(wmd));
     CHK(dnnl_memory_create(&p->ws, wmd, c->eng, p->wsbuf));
   }
-  dnnl_primitive_desc_destroy(tpd);
+  if (tpd) dnnl_primitive_desc_destroy(tpd);
   dnnl_primitive_desc_destroy(ipd);
-  dnnl_primitive_desc_destroy(bpd);
+  if (bpd) dnnl_primitive_desc_destroy(bpd);
   return p;
 fail:
   if (tpd) dnnl_primitive_desc_destroy(tpd);

@@ -78,6 +78,23 @@ void rr_bnadd_fwd_train(rr_bnadd *p, float *y, float *mean, float *var, const fl
 void rr_bnadd_fwd_train_sca(rr_bnadd *p, float *y, float *mean, float *var, const float *x,
                             const float *gamma, const float *beta, const float *in, int C, int H,
                             int W, int stride, int lo);
+// The same machinery as the default training batch norm: y = BN(x), then
+// the ReLU when relu; and its backward (dx, dgamma, dbeta from dy, x,
+// gamma and var; mean, scale and the fused ReLU's mask from the forward
+// this op ran last).
+void rr_bn_own_fwd_train(rr_bnadd *p, float *y, float *mean, float *var, const float *x, const float *gamma,
+                         const float *beta, int relu);
+void rr_bn_own_bwd(rr_bnadd *p, float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                   const float *gamma, const float *var, int relu);
+// rr_share runs f(arg, thread, i, next) for every i in [0, n) on a team of
+// T threads. With 2, the items are shared from both ends: thread 0 takes
+// 0, 1, 2, ... and thread 1 takes n-1, n-2, ..., each claiming one at a
+// time from a shared count, so the two meet wherever the slower one is
+// instead of at n/2 (a static split leaves one thread waiting whenever
+// the other's core is slowed); otherwise statically. next is the item the
+// thread will probably take after i (-1: none), for prefetching. What f
+// computes must not depend on which thread runs it.
+void rr_share(int T, int n, void (*f)(void *arg, int thread, int i, int next), void *arg);
 // Per-lane source offsets of the option-A shortcut for 16-channel block
 // blk (glue.c): destination y (to_x = 0) or x (to_x = 1); -1 for a zero
 // lane; plane is the source's H*W.
@@ -88,8 +105,9 @@ enum { RR_SC_ZERO = 0, RR_SC_CONTIGUOUS = 1, RR_SC_GATHER = 2 };
 int rr_shortcut_a_kind(const long *off);
 
 // Batch normalization (training fwd with batch stats, inference fwd with
-// given stats, backward), optionally fused with a following ReLU.
-rr_bn *rr_bn_new(rr_ctx *c, int N, int C, int HW, int layout, float eps, int relu,
+// given stats, backward), optionally fused with a following ReLU. With
+// train = 0 only inference is planned (training runs on bnadd.c's).
+rr_bn *rr_bn_new(rr_ctx *c, int N, int C, int HW, int layout, float eps, int relu, int train,
                  char *err, int errlen);
 void rr_bn_free(rr_bn *p);
 int rr_bn_fwd_train(rr_bn *p, float *y, float *mean, float *var, const float *x,

@@ -139,8 +139,8 @@ func (b *Backend) Close() {
 	for _, l := range b.bns {
 		C.rr_bn_free(l.plan)
 		l.plan = nil
-		C.rr_bnadd_free(l.add)
-		l.add = nil
+		C.rr_bnadd_free(l.own)
+		l.own = nil
 	}
 	for _, l := range b.pools {
 		C.rr_pool_free(l.plan)
@@ -457,31 +457,38 @@ func (l *linear) BackwardWeights(dw, db, dy, x []float32) {
 
 // ---- batch norm ----
 
-// BatchNorm is oneDNN's batch_normalization (use_scale|use_shift, plus
-// fuse_norm_relu with a workspace for the ReLU mask when fused) on nChw16c.
+// BatchNorm trains on our own kernels (bnadd.c: statistics, apply and
+// backward passes shared over the threads from both ends of the batch,
+// the fused ReLU's mask recomputed from x) on AVX-512F CPUs, else on
+// oneDNN's batch_normalization (use_scale|use_shift, plus fuse_norm_relu
+// with a workspace for the ReLU mask when fused); inference always runs on
+// oneDNN's. All on nChw16c.
 type BatchNorm struct {
 	b    *Backend
 	c    backend.BNConfig
 	plan *C.rr_bn
-	add  *C.rr_bnadd // ForwardTrainAddReLU's plan (no fused ReLU, AVX-512F)
+	own  *C.rr_bnadd // training plan (AVX-512F); nil: oneDNN trains
 	n    int
 	res  []float32 // the shortcut, without AVX-512F only
 }
 
 func (b *Backend) NewBatchNorm(c backend.BNConfig) backend.BatchNorm {
-	relu := 0
+	relu, train := 0, 1
 	if c.ReLU {
 		relu = 1
 	}
+	if hasAVX512F {
+		train = 0
+	}
 	var errbuf [512]C.char
 	plan := C.rr_bn_new(b.ctx, C.int(c.N), C.int(c.C), C.int(c.HW), C.int(NChw16c), C.float(c.Eps),
-		C.int(relu), &errbuf[0], C.int(len(errbuf)))
+		C.int(relu), C.int(train), &errbuf[0], C.int(len(errbuf)))
 	if plan == nil {
 		panic(fmt.Sprintf("onednn: batch norm %+v: %s", c, C.GoString(&errbuf[0])))
 	}
 	l := &BatchNorm{b: b, c: c, plan: plan, n: c.N * blocks16(c.C) * c.HW}
-	if !c.ReLU && hasAVX512F {
-		if l.add = C.rr_bnadd_new(b.ctx, C.int(c.N), C.int(c.C), C.int(c.HW), C.float(c.Eps)); l.add == nil {
+	if hasAVX512F {
+		if l.own = C.rr_bnadd_new(b.ctx, C.int(c.N), C.int(c.C), C.int(c.HW), C.float(c.Eps)); l.own == nil {
 			C.rr_bn_free(plan)
 			panic(fmt.Sprintf("onednn: batch norm %+v: out of memory", c))
 		}
@@ -504,7 +511,18 @@ func (l *BatchNorm) ForwardTrain(y, mean, variance, x, gamma, beta []float32) {
 	checkLen("y", len(y), l.n)
 	checkLen("x", len(x), l.n)
 	l.checkC("mean/variance/gamma/beta", mean, variance, gamma, beta)
+	if l.own != nil {
+		C.rr_bn_own_fwd_train(l.own, fp(y), fp(mean), fp(variance), fp(x), fp(gamma), fp(beta), C.int(l.relu()))
+		return
+	}
 	must(C.rr_bn_fwd_train(l.plan, fp(y), fp(mean), fp(variance), fp(x), fp(gamma), fp(beta)), "bn forward train")
+}
+
+func (l *BatchNorm) relu() int {
+	if l.c.ReLU {
+		return 1
+	}
+	return 0
 }
 
 // ForwardTrainAddReLU runs bnadd.c's one-pass kernel (batch statistics in
@@ -515,7 +533,7 @@ func (l *BatchNorm) ForwardTrainAddReLU(y, mean, variance, x, gamma, beta, res [
 		panic("onednn: ForwardTrainAddReLU on a BatchNorm with fused ReLU")
 	}
 	checkLen("res", len(res), l.n)
-	if l.add == nil {
+	if l.own == nil {
 		l.ForwardTrain(y, mean, variance, x, gamma, beta)
 		l.b.AddReLU(y, y, res)
 		return
@@ -523,7 +541,7 @@ func (l *BatchNorm) ForwardTrainAddReLU(y, mean, variance, x, gamma, beta, res [
 	checkLen("y", len(y), l.n)
 	checkLen("x", len(x), l.n)
 	l.checkC("mean/variance/gamma/beta", mean, variance, gamma, beta)
-	C.rr_bnadd_fwd_train(l.add, fp(y), fp(mean), fp(variance), fp(x), fp(gamma), fp(beta), fp(res))
+	C.rr_bnadd_fwd_train(l.own, fp(y), fp(mean), fp(variance), fp(x), fp(gamma), fp(beta), fp(res))
 }
 
 // ForwardTrainAddShortcutAReLU runs bnadd.c's one-pass kernel with the
@@ -536,7 +554,7 @@ func (l *BatchNorm) ForwardTrainAddShortcutAReLU(y, mean, variance, x, gamma, be
 	}
 	checkLen("in", len(in), l.b.ActLen(p.In))
 	checkLen("y", len(y), l.b.ActLen(p.Out()))
-	if l.add == nil {
+	if l.own == nil {
 		if l.res == nil {
 			l.res = make([]float32, l.n)
 		}
@@ -546,7 +564,7 @@ func (l *BatchNorm) ForwardTrainAddShortcutAReLU(y, mean, variance, x, gamma, be
 	}
 	checkLen("x", len(x), l.n)
 	l.checkC("mean/variance/gamma/beta", mean, variance, gamma, beta)
-	C.rr_bnadd_fwd_train_sca(l.add, fp(y), fp(mean), fp(variance), fp(x), fp(gamma), fp(beta), fp(in),
+	C.rr_bnadd_fwd_train_sca(l.own, fp(y), fp(mean), fp(variance), fp(x), fp(gamma), fp(beta), fp(in),
 		C.int(p.In.C), C.int(p.In.H), C.int(p.In.W), C.int(p.Stride), C.int(p.PadLo))
 }
 
@@ -557,13 +575,18 @@ func (l *BatchNorm) ForwardInfer(y, x, gamma, beta, mean, variance []float32) {
 	must(C.rr_bn_fwd_infer(l.plan, fp(y), fp(x), fp(gamma), fp(beta), fp(mean), fp(variance)), "bn forward infer")
 }
 
-// Backward: the fused ReLU's mask comes from the workspace written by the
-// preceding ForwardTrain.
+// Backward: the fused ReLU's mask is recomputed from x with the
+// preceding ForwardTrain's mean and scale (own kernels), or comes from the
+// workspace that ForwardTrain wrote (oneDNN's).
 func (l *BatchNorm) Backward(dx, dgamma, dbeta, dy, x, gamma, beta, mean, variance []float32) {
 	checkLen("dx", len(dx), l.n)
 	checkLen("dy", len(dy), l.n)
 	checkLen("x", len(x), l.n)
 	l.checkC("dgamma/dbeta/gamma/beta/mean/variance", dgamma, dbeta, gamma, beta, mean, variance)
+	if l.own != nil {
+		C.rr_bn_own_bwd(l.own, fp(dx), fp(dgamma), fp(dbeta), fp(dy), fp(x), fp(gamma), fp(variance), C.int(l.relu()))
+		return
+	}
 	must(C.rr_bn_bwd(l.plan, fp(dx), fp(dgamma), fp(dbeta), fp(dy), fp(x), fp(gamma), fp(beta), fp(mean), fp(variance)), "bn backward")
 }
 
