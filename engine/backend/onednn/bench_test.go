@@ -251,6 +251,9 @@ var bnShapes = []struct {
 }{
 	{"resnet20_stage1_16_32x32_b128", backend.ActShape{N: 128, C: 16, H: 32, W: 32}},
 	{"resnet20_stage3_64_8x8_b128", backend.ActShape{N: 128, C: 64, H: 8, W: 8}},
+	{"resnet50_conv3_128_28x28_b32", backend.ActShape{N: 32, C: 128, H: 28, W: 28}},
+	{"resnet50_conv4_256_14x14_b32", backend.ActShape{N: 32, C: 256, H: 14, W: 14}},
+	{"resnet50_conv5_2048_7x7_b32", backend.ActShape{N: 32, C: 2048, H: 7, W: 7}},
 	{"resnet50_conv2_256_56x56_b32", backend.ActShape{N: 32, C: 256, H: 56, W: 56}},
 }
 
@@ -268,9 +271,16 @@ func BenchmarkBatchNormReLU(b *testing.B) {
 		g, bt, m, v, dg, db := randSlice(s.C), randSlice(s.C), randSlice(s.C), randSlice(s.C), randSlice(s.C), randSlice(s.C)
 		for _, impl := range []struct {
 			name string
-			b    backend.Backend
-		}{{"onednn", be}, {"reference", backend.Reference(benchThreads)}} {
-			bn := impl.b.NewBatchNorm(cfg)
+			new  func() backend.BatchNorm
+		}{
+			{"own", func() backend.BatchNorm { return be.NewBatchNormWith(cfg, true) }},
+			{"onednn", func() backend.BatchNorm { return be.NewBatchNormWith(cfg, false) }},
+			{"reference", func() backend.BatchNorm { return backend.Reference(benchThreads).NewBatchNorm(cfg) }},
+		} {
+			if impl.name == "own" && !onednn.Own16Supported() {
+				continue
+			}
+			bn := impl.new()
 			b.Run(sh.name+"/forward/"+impl.name, func(b *testing.B) {
 				pin(b)
 				bn.ForwardTrain(y, m, v, x, g, bt)

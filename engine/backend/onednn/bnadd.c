@@ -47,21 +47,27 @@
 #define INLINE static inline __attribute__((always_inline))
 
 struct rr_bnadd {
+  rr_ctx *c;
   int N, C, CB, HW, T;
   double eps;
-  double *img;                     // N x (S1, S2) x CB*16 per-image partial sums
+  double *img;                     // N x (S1, S2) x CB*16 per-image partial sums (bound per call)
   float *k, *mean, *scale, *beta;  // CB*16 each: shift; the apply pass's mean, gamma*istd, beta
   float *k1, *k2, *k3;             // CB*16 each: backward's dx = k1*a + k2*xc + k3
 };
 
+// img_bytes is the size of the per-image sums, which every plan of a
+// context shares (ops run one at a time per context); img_bind points the
+// plan at them.
+static size_t img_bytes(const rr_bnadd *p) { return (size_t)p->N * p->CB * 16 * 2 * sizeof(double); }
+static void img_bind(rr_bnadd *p) { p->img = rr_ctx_bn_scratch(p->c, img_bytes(p)); }
+
 rr_bnadd *rr_bnadd_new(rr_ctx *c, int N, int C, int HW, float eps) {
   rr_bnadd *p = calloc(1, sizeof *p);
   if (!p) return NULL;
-  p->N = N, p->C = C, p->CB = (C + 15) / 16, p->HW = HW, p->T = rr_ctx_threads(c), p->eps = eps;
+  p->c = c, p->N = N, p->C = C, p->CB = (C + 15) / 16, p->HW = HW, p->T = rr_ctx_threads(c), p->eps = eps;
   size_t lanes = (size_t)p->CB * 16;
-  p->img = rr_alloc_touch((size_t)N * lanes * 2 * sizeof(double));
   float **v[7] = {&p->k, &p->mean, &p->scale, &p->beta, &p->k1, &p->k2, &p->k3};
-  int ok = p->img != NULL;
+  int ok = rr_ctx_bn_scratch(c, img_bytes(p)) != NULL;
   for (int i = 0; i < 7; i++) ok &= (*v[i] = rr_alloc_touch(lanes * sizeof(float))) != NULL;
   if (!ok) {
     rr_bnadd_free(p);
@@ -72,7 +78,6 @@ rr_bnadd *rr_bnadd_new(rr_ctx *c, int N, int C, int HW, float eps) {
 
 void rr_bnadd_free(rr_bnadd *p) {
   if (!p) return;
-  free(p->img);
   float *v[7] = {p->k, p->mean, p->scale, p->beta, p->k1, p->k2, p->k3};
   for (int i = 0; i < 7; i++) free(v[i]);
   free(p);
@@ -82,6 +87,13 @@ void rr_bnadd_free(rr_bnadd *p) {
 // with the forward's very operations (so backward's mask is forward's).
 INLINE AVX512 __mmask16 relu_mask(__m512 xc, __m512 sc, __m512 be) {
   return _mm512_cmp_ps_mask(_mm512_fmadd_ps(xc, sc, be), _mm512_setzero_ps(), _CMP_GT_OQ);
+}
+
+// add_pd adds the 16 floats of v to the doubles s[0..15].
+INLINE AVX512 void add_pd(double *s, __m512 v) {
+  __m256 lo = _mm512_castps512_ps256(v), hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+  _mm512_storeu_pd(s, _mm512_add_pd(_mm512_loadu_pd(s), _mm512_cvtps_pd(lo)));
+  _mm512_storeu_pd(s + 8, _mm512_add_pd(_mm512_loadu_pd(s + 8), _mm512_cvtps_pd(hi)));
 }
 
 // sums_block adds, over one (image, channel block) plane of hw pixels,
@@ -113,10 +125,8 @@ INLINE AVX512 void sums_block(double *s1, double *s2, const float *x, const floa
     }
     if (i < i1) RR_SUMS_TERM(i, a1, a2);
 #undef RR_SUMS_TERM
-    float t1[16], t2[16];
-    _mm512_storeu_ps(t1, _mm512_add_ps(a1, b1));
-    _mm512_storeu_ps(t2, _mm512_add_ps(a2, b2));
-    for (int l = 0; l < 16; l++) s1[l] += t1[l], s2[l] += t2[l];
+    add_pd(s1, _mm512_add_ps(a1, b1));
+    add_pd(s2, _mm512_add_ps(a2, b2));
   }
 }
 
@@ -203,30 +213,35 @@ static AVX512 void img_sums(void *arg, int t, int n, int next) {
   }
 }
 
-// total sets s1[c], s2[c] to the sums over images, in image order.
-static void total(const rr_bnadd *p, size_t c, double *s1, double *s2) {
-  size_t lanes = (size_t)p->CB * 16;
-  *s1 = *s2 = 0;
-  for (int n = 0; n < p->N; n++) *s1 += p->img[(size_t)n * 2 * lanes + c], *s2 += p->img[(size_t)n * 2 * lanes + lanes + c];
+// total sums the images' partial sums into image 0's, in image order,
+// 8 doubles at a time (S1 of lane c is then img[c], S2 img[lanes + c]).
+static AVX512 void total(rr_bnadd *p) {
+  size_t m = (size_t)p->CB * 16 * 2;
+  for (size_t i = 0; i < m; i += 8) {
+    __m512d s = _mm512_load_pd(p->img + i);
+    for (int n = 1; n < p->N; n++) s = _mm512_add_pd(s, _mm512_load_pd(p->img + (size_t)n * m + i));
+    _mm512_store_pd(p->img + i, s);
+  }
 }
 
 // bn_stats sets mean and var (the batch's, biased) and the op's per-lane
 // mean, scale and beta for the apply pass (kept for backward's mask).
 static void bn_stats(rr_bnadd *p, float *mean, float *var, const float *x, const float *gamma,
                      const float *beta) {
+  img_bind(p);
   int CB = p->CB, HW = p->HW;
   size_t lanes = (size_t)CB * 16, plane = (size_t)HW * 16;
   for (int cb = 0; cb < CB; cb++) memcpy(p->k + cb * 16, x + cb * plane, 16 * sizeof(float));
   job j = {.p = p, .x = x};
   rr_share(p->T, p->N, img_sums, &j);
+  total(p);
   double m = (double)p->N * HW;
   for (size_t c = 0; c < lanes; c++) {
     if (c >= (size_t)p->C) {
       p->mean[c] = p->scale[c] = p->beta[c] = 0;
       continue;
     }
-    double s1, s2;
-    total(p, c, &s1, &s2);
+    double s1 = p->img[c], s2 = p->img[lanes + c];
     double d = s1 / m, v = s2 / m - d * d;
     if (v < 0) v = 0;
     double mu = p->k[c] + d;
@@ -311,16 +326,18 @@ static AVX512 void img_bwd(void *arg, int t, int n, int next) {
 
 void rr_bn_own_bwd(rr_bnadd *p, float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                    const float *gamma, const float *var, int relu) {
+  img_bind(p);
   job j = {.p = p, .y = dx, .x = x, .dy = dy, .relu = relu};
   rr_share(p->T, p->N, img_sums, &j);
+  total(p);
+  size_t lanes = (size_t)p->CB * 16;
   double m = (double)p->N * p->HW;
-  for (size_t c = 0; c < (size_t)p->CB * 16; c++) {
+  for (size_t c = 0; c < lanes; c++) {
     if (c >= (size_t)p->C) {
       p->k1[c] = p->k2[c] = p->k3[c] = 0;
       continue;
     }
-    double s1, s2;
-    total(p, c, &s1, &s2);
+    double s1 = p->img[c], s2 = p->img[lanes + c];
     double is = 1 / sqrt((double)var[c] + p->eps), g = gamma[c];
     dbeta[c] = (float)s1;
     dgamma[c] = (float)(s2 * is);

@@ -19,6 +19,8 @@ struct rr_ctx {
   void *own;      // shared scratch of our own conv kernels (rr_ctx_own_scratch)
   size_t own_size;
   long own_tag;
+  void *bn;       // shared scratch of our own batch norms (rr_ctx_bn_scratch)
+  size_t bn_size;
   double secs[3];  // time in primitives, activation reorders, weight reorders
 };
 
@@ -82,7 +84,17 @@ void rr_ctx_free(rr_ctx *c) {
   dnnl_engine_destroy(c->eng);
   free(c->scratch);
   free(c->own);
+  free(c->bn);
   free(c);
+}
+
+void *rr_ctx_bn_scratch(rr_ctx *c, size_t n) {
+  if (n > c->bn_size) {
+    free(c->bn);
+    c->bn = rr_alloc_touch(n);
+    c->bn_size = c->bn ? n : 0;
+  }
+  return c->bn;
 }
 
 void *rr_ctx_own_scratch(rr_ctx *c, size_t n, long tag) {

@@ -31,6 +31,9 @@ void *rr_alloc_touch(size_t n);
 // it differs from the last call's, the first n bytes are zeroed again.
 void *rr_ctx_own_scratch(rr_ctx *c, size_t n, long tag);
 int rr_avx512_supported(void);
+// rr_ctx_bn_scratch is the same for our own batch norms' per-call sums
+// (no zero borders: every call writes what it reads).
+void *rr_ctx_bn_scratch(rr_ctx *c, size_t n);
 // rr_ctx_times writes the seconds spent in primitives, activation reorders
 // and weight reorders since the last reset (reset != 0 zeroes them).
 void rr_ctx_times(rr_ctx *c, double *out, int reset);
