@@ -470,8 +470,8 @@ type BatchNorm struct {
 	own  *C.rr_bnadd // bnadd.c's plan (AVX-512F, else nil): the fused block ends, ...
 	// ... and, when ownTrain, ForwardTrain and Backward (else oneDNN's).
 	ownTrain bool
-	n    int
-	res  []float32 // the shortcut, without AVX-512F only
+	n        int
+	res      []float32 // the shortcut, without AVX-512F only
 }
 
 func (b *Backend) NewBatchNorm(c backend.BNConfig) backend.BatchNorm {
