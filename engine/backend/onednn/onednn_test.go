@@ -349,3 +349,48 @@ func TestOwn16WinogradWeightsAnyThreads(t *testing.T) {
 		b.Close()
 	}
 }
+
+// TestOwnBatchNormAnyThreads: our own training batch norm sums each image
+// on its own and adds the images' sums in image order (bnadd.c), so its
+// outputs, statistics and gradients are the same bit for bit with 1, 2 or
+// 3 threads, however the images were shared out. 24 channels leave
+// padding lanes; 7 images split unevenly.
+func TestOwnBatchNormAnyThreads(t *testing.T) {
+	if !Own16Supported() {
+		t.Skip("no AVX-512F")
+	}
+	cfg := backend.BNConfig{BNParams: kernels.BNParams{N: 7, C: 24, HW: 9 * 9, Eps: 1e-5}, ReLU: true}
+	rng := rand.New(rand.NewPCG(6, 9))
+	s := backend.ActShape{N: cfg.N, C: cfg.C, H: 9, W: 9}
+	xp, dyp := randSlice(rng, s.Size()), randSlice(rng, s.Size())
+	gamma, beta := randSlice(rng, cfg.C), randSlice(rng, cfg.C)
+	var first [][]float32
+	for _, threads := range []int{1, 2, 3} {
+		b, err := New(threads)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := b.ActLen(s)
+		x, dy := make([]float32, n), make([]float32, n)
+		b.ToAct(x, xp, s)
+		b.ToAct(dy, dyp, s)
+		bn := b.NewBatchNormWith(cfg, true)
+		for range 3 { // repeated calls race differently for the shared images
+			y, dx := make([]float32, n), make([]float32, n)
+			mean, variance, dgamma, dbeta := make([]float32, cfg.C), make([]float32, cfg.C), make([]float32, cfg.C), make([]float32, cfg.C)
+			bn.ForwardTrain(y, mean, variance, x, gamma, beta)
+			bn.Backward(dx, dgamma, dbeta, dy, x, gamma, beta, mean, variance)
+			got := [][]float32{y, mean, variance, dx, dgamma, dbeta}
+			if first == nil {
+				first = got
+				continue
+			}
+			for i, name := range []string{"y", "mean", "variance", "dx", "dgamma", "dbeta"} {
+				if !sameBits(got[i], first[i]) {
+					t.Errorf("%d threads: %s differs from 1 thread's", threads, name)
+				}
+			}
+		}
+		b.Close()
+	}
+}
