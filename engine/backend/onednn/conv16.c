@@ -400,40 +400,34 @@ static AVX512 void wfwd_image(float *y, const float *xp, const float *u, float *
   }
 }
 
-// run_wfwd: y = conv(x) over the batch with u already transformed. With 2
-// threads the images are shared from both ends: thread 0 takes 0, 1, 2, ...
-// and thread 1 takes N-1, N-2, ..., each claiming one image at a time
-// from a shared count, so they meet wherever the slower one is instead of
-// at N/2 (a static split left one thread idle 8% of these calls' time in
-// a resnet-20 step), and each still works through neighbouring images (the
-// ones the previous op's static split left in its cache, mostly).
-// Outputs do not depend on who computed them.
-static void run_wfwd(rr_c16 *p, float *y, const float *x, const float *ra, const float *ry) {
+typedef struct {
+  rr_c16 *p;
+  float *y;
+  const float *x, *ra, *ry;
+} wfwd_job;
+
+// wfwd_item computes image n on thread t (next: prefetched).
+static void wfwd_item(void *arg, int t, int n, int next) {
+  wfwd_job *j = arg;
+  rr_c16 *p = j->p;
   size_t img = (size_t)p->H * p->W * 16, padn = (size_t)(2 * p->TH + 2) * (2 * p->TW + 2) * 16;
-  int claimed = 0;
-#pragma omp parallel num_threads(p->T)
-  {
-    int t = omp_get_thread_num(), step = t == 0 ? 1 : -1;
-    float *xp = p->padw + padn * t, *v = p->scr + (size_t)t * 2 * WT * 256;
-    if (p->T == 2) {
-      for (int n = t == 0 ? 0 : p->N - 1;; n += step) {
-        if (__atomic_fetch_add(&claimed, 1, __ATOMIC_RELAXED) >= p->N) break;
-        pad_image(xp, x + img * n, p->H, p->W, 2 * p->TW + 2);
-        int nx = n + step >= 0 && n + step < p->N;
-        wfwd_image(y + img * n, xp, p->u, v, p->H, p->W, p->TH, p->TW, nx ? x + img * (n + step) : NULL,
-                   nx ? y + img * (n + step) : NULL, ra ? ra + img * n : NULL, ra ? ry + img * n : NULL,
-                   step * (long)img);
-      }
-    } else {
-#pragma omp for schedule(static)
-      for (int n = 0; n < p->N; n++) {
-        pad_image(xp, x + img * n, p->H, p->W, 2 * p->TW + 2);
-        int nx = n + 1 < p->N;
-        wfwd_image(y + img * n, xp, p->u, v, p->H, p->W, p->TH, p->TW, nx ? x + img * (n + 1) : NULL,
-                   nx ? y + img * (n + 1) : NULL, ra ? ra + img * n : NULL, ra ? ry + img * n : NULL, (long)img);
-      }
-    }
-  }
+  float *xp = p->padw + padn * t, *v = p->scr + (size_t)t * 2 * WT * 256;
+  pad_image(xp, j->x + img * n, p->H, p->W, 2 * p->TW + 2);
+  wfwd_image(j->y + img * n, xp, p->u, v, p->H, p->W, p->TH, p->TW, next >= 0 ? j->x + img * next : NULL,
+             next >= 0 ? j->y + img * next : NULL, j->ra ? j->ra + img * n : NULL, j->ra ? j->ry + img * n : NULL,
+             (long)(next - n) * (long)img);
+}
+
+// run_wfwd: y = conv(x) over the batch with u already transformed (ra,
+// ry: see wino_put). With 2 threads the images are shared from both ends
+// (rr_share): they meet wherever the slower thread is instead of at N/2 (a
+// static split left one thread idle 8% of these calls' time in a
+// resnet-20 step), and each still works through neighbouring images (the
+// ones the previous op left in its cache, mostly). Outputs do not depend
+// on who computed them.
+static void run_wfwd(rr_c16 *p, float *y, const float *x, const float *ra, const float *ry) {
+  wfwd_job j = {p, y, x, ra, ry};
+  rr_share(p->T, p->N, wfwd_item, &j);
 }
 
 void rr_c16w_fwd(rr_c16 *p, float *y, const float *x, const float *w) {
@@ -542,28 +536,35 @@ static AVX512 void sum_blocks(float *a, int nb) {
   _mm512_store_ps(a, s);
 }
 
+typedef struct {
+  rr_c16 *p;
+  const float *dy, *x;
+  int nb;
+} wbwdw_job;
+
+// wbwdw_item sums block k on thread t (next: the block it takes next).
+static void wbwdw_item(void *arg, int t, int k, int next) {
+  wbwdw_job *j = arg;
+  wbwdw_block(j->p, t, k, next, j->dy, j->x);
+}
+
+// sum_item sums the blocks' partials of points 16i..16i+15 in block order
+// into block 0's.
+static void sum_item(void *arg, int t, int i, int next) {
+  (void)t, (void)next;
+  wbwdw_job *j = arg;
+  sum_blocks(j->p->partw + 16 * i, j->nb);
+}
+
 void rr_c16w_bwd_weights(rr_c16 *p, float *dw, const float *dy, const float *x) {
   c16_bind(p);
-  int nb = (p->N + WBLK - 1) / WBLK, claimed = 0;
-#pragma omp parallel num_threads(p->T)
-  {
-    int t = omp_get_thread_num(), step = t == 0 ? 1 : -1;
-    if (p->T == 2) {
-      for (int k = t == 0 ? 0 : nb - 1;; k += step) {
-        if (__atomic_fetch_add(&claimed, 1, __ATOMIC_RELAXED) >= nb) break;
-        wbwdw_block(p, t, k, k + step, dy, x);
-      }
-    } else {
-#pragma omp for schedule(static)
-      for (int k = 0; k < nb; k++) wbwdw_block(p, t, k, k + 1, dy, x);
-    }
-    // The blocks' partials are summed in block order into block 0's, 16
-    // floats at a time, the 4096 points split over the team (the serial
-    // strided sum this replaced idled the other thread 0.4% of a step).
-#pragma omp barrier
-#pragma omp for schedule(static)
-    for (int i = 0; i < 4096; i += 16) sum_blocks(p->partw + i, nb);
-  }
+  wbwdw_job j = {p, dy, x, (p->N + WBLK - 1) / WBLK};
+  rr_share(p->T, j.nb, wbwdw_item, &j);
+  // The blocks' partials are summed in block order, 16 floats at a time,
+  // the 4096 points shared out too (the serial strided sum this replaced
+  // idled the other thread 0.4% of a step).
+  rr_share(p->T, 4096 / 16, sum_item, &j);
+  int nb = j.nb;
   // dw[k][c] = A2^T S M S A2 with M[pt] = sum over blocks of partw[pt][c][k].
   static const double A2T[3][4] = {{1, 1, 1, 0}, {0, 1, -1, 0}, {0, 1, 1, -1}};
   static const double S[4] = {1, .5, .5, 1};
