@@ -164,6 +164,13 @@ func (m *cifarNet) forward(train bool) float64 {
 		timed("conv forward", func() { b.conv1.Forward(b.c1, x, b.w1) })
 		bnf(b.bn1, b.h, b.c1, b.p1)
 		timed("conv forward", func() { b.conv2.Forward(b.c2, b.h, b.w2) })
+		if train && b.sc != nil { // as engine/nn: option A's shortcut read from x in the same pass
+			timed("bn+add+relu forward", func() {
+				b.bn2.ForwardTrainAddShortcutAReLU(b.y, b.p2.m, b.p2.v, b.c2, b.p2.g, b.p2.b, x, *b.sc)
+			})
+			x = b.y
+			continue
+		}
 		sc := x
 		if b.sc != nil {
 			sc = m.grads[b.out].ds
@@ -223,17 +230,27 @@ func (m *cifarNet) backward() {
 		timed("conv backward data", func() { b.conv2.BackwardData(go_.dh, go_.dc, b.w2) })
 		timed("bn backward", func() { b.bn1.Backward(go_.dc, b.p1.dg, b.p1.db, go_.dh, b.c1, b.p1.g, b.p1.b, b.p1.m, b.p1.v) })
 		timed("conv backward weights", func() { b.conv1.BackwardWeights(b.dw1, go_.dc, x) })
+		// As engine/nn, with the previous block's ReLU mask (i > 0): an
+		// identity shortcut's gradient is added in the conv's output pass,
+		// option A's as the mask is applied.
+		switch {
+		case i > 0 && b.sc == nil:
+			timed("conv backward data+add+relu", func() { b.conv1.BackwardDataAddReLU(dx, go_.dc, b.w1, g, x) })
+			dy = dx
+			continue
+		case i > 0:
+			timed("conv backward data", func() { b.conv1.BackwardData(dx, go_.dc, b.w1) })
+			timed("shortcut A+add+relu backward", func() { be.ShortcutAAddReLUBackward(dx, dx, g, x, *b.sc) })
+			dy = dx
+			continue
+		}
 		timed("conv backward data", func() { b.conv1.BackwardData(dx, go_.dc, b.w1) })
 		sc := g
 		if b.sc != nil {
 			sc = gi.ds
 			timed("shortcut A", func() { be.ShortcutABackward(sc, g, *b.sc) })
 		}
-		if i > 0 { // as engine/nn: the previous block's ReLU mask, fused
-			timed("add+relu backward", func() { be.AddReLUBackward(dx, dx, sc, x) })
-		} else { // the stem's BN backward applies its own ReLU mask
-			timed("add", func() { be.Add(dx, dx, sc) })
-		}
+		timed("add", func() { be.Add(dx, dx, sc) }) // the stem's BN backward applies its own ReLU mask
 		dy = dx
 	}
 	s := m.grads[backend.ActShape{N: m.batch, C: 16, H: 32, W: 32}]
