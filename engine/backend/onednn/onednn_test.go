@@ -394,3 +394,54 @@ func TestOwnBatchNormAnyThreads(t *testing.T) {
 		b.Close()
 	}
 }
+
+// TestBatchNormTrainingPathsAgree: NewBatchNorm trains small and
+// CIFAR-sized activations on our own kernels (checked against the naive
+// ones by the conformance suite) and large ImageNet ones on oneDNN's; the
+// two must agree to issue 3's 1e-4 relative error, with and without the
+// fused ReLU (24 channels: padding lanes; 3 images: an uneven split).
+func TestBatchNormTrainingPathsAgree(t *testing.T) {
+	if !Own16Supported() {
+		t.Skip("no AVX-512F: only oneDNN's kernels exist")
+	}
+	b, err := New(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for i, tc := range []struct {
+		s    backend.ActShape
+		relu bool
+	}{
+		{backend.ActShape{N: 4, C: 16, H: 32, W: 32}, true},
+		{backend.ActShape{N: 4, C: 16, H: 32, W: 32}, false},
+		{backend.ActShape{N: 3, C: 24, H: 5, W: 5}, true},
+	} {
+		cfg := backend.BNConfig{BNParams: kernels.BNParams{N: tc.s.N, C: tc.s.C, HW: tc.s.H * tc.s.W, Eps: 1e-5}, ReLU: tc.relu}
+		rng := rand.New(rand.NewPCG(uint64(i), 10))
+		n := b.ActLen(tc.s)
+		x, dy := make([]float32, n), make([]float32, n)
+		b.ToAct(x, randSlice(rng, tc.s.Size()), tc.s)
+		b.ToAct(dy, randSlice(rng, tc.s.Size()), tc.s)
+		gamma, beta := randSlice(rng, cfg.C), randSlice(rng, cfg.C)
+		var outs [2][6][]float32
+		for k, own := range []bool{true, false} {
+			bn := b.NewBatchNormWith(cfg, own)
+			y, dx := make([]float32, n), make([]float32, n)
+			mean, variance, dgamma, dbeta := make([]float32, cfg.C), make([]float32, cfg.C), make([]float32, cfg.C), make([]float32, cfg.C)
+			bn.ForwardTrain(y, mean, variance, x, gamma, beta)
+			bn.Backward(dx, dgamma, dbeta, dy, x, gamma, beta, mean, variance)
+			outs[k] = [6][]float32{y, mean, variance, dx, dgamma, dbeta}
+		}
+		for j, name := range []string{"y", "mean", "variance", "dx", "dgamma", "dbeta"} {
+			var diff, scale float64
+			for e := range outs[1][j] {
+				diff = math.Max(diff, math.Abs(float64(outs[0][j][e]-outs[1][j][e])))
+				scale = math.Max(scale, math.Abs(float64(outs[1][j][e])))
+			}
+			if !(diff/scale < 1e-4) {
+				t.Errorf("%+v relu=%v %s: own vs oneDNN relative error %.3g, want < 1e-4", tc.s, tc.relu, name, diff/scale)
+			}
+		}
+	}
+}
