@@ -269,18 +269,22 @@ static AVX512 void img_apply(void *arg, int t, int n, int next) {
   }
 }
 
+// fwd_train is y = BN(x) (+ res when res != NULL), then the ReLU when relu.
+static void fwd_train(rr_bnadd *p, float *y, float *mean, float *var, const float *x, const float *gamma,
+                      const float *beta, const float *res, int relu) {
+  bn_stats(p, mean, var, x, gamma, beta);
+  job j = {.p = p, .y = y, .x = x, .res = res, .relu = relu};
+  rr_share(p->T, p->N, img_apply, &j);
+}
+
 void rr_bnadd_fwd_train(rr_bnadd *p, float *y, float *mean, float *var, const float *x,
                         const float *gamma, const float *beta, const float *res) {
-  bn_stats(p, mean, var, x, gamma, beta);
-  job j = {.p = p, .y = y, .x = x, .res = res, .relu = 1};
-  rr_share(p->T, p->N, img_apply, &j);
+  fwd_train(p, y, mean, var, x, gamma, beta, res, 1);
 }
 
 void rr_bn_own_fwd_train(rr_bnadd *p, float *y, float *mean, float *var, const float *x, const float *gamma,
                          const float *beta, int relu) {
-  bn_stats(p, mean, var, x, gamma, beta);
-  job j = {.p = p, .y = y, .x = x, .relu = relu};
-  rr_share(p->T, p->N, img_apply, &j);
+  fwd_train(p, y, mean, var, x, gamma, beta, NULL, relu);
 }
 
 // img_apply_sca is img_apply with res option A's shortcut of j->in.

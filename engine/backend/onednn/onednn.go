@@ -304,10 +304,6 @@ func layoutLen(l Layout, n, c, h, w int) int {
 // NewConvWith plans p with explicit caller layouts.
 func (b *Backend) NewConvWith(p kernels.ConvParams, o ConvOptions) (*Conv, error) {
 	p.Validate()
-	native := 0
-	if o.Native {
-		native = 1
-	}
 	var errbuf [512]C.char
 	var algo [3]C.int
 	var ownDir [3]Algo
@@ -324,7 +320,7 @@ func (b *Backend) NewConvWith(p kernels.ConvParams, o ConvOptions) (*Conv, error
 	if ownDir[0] == 0 || ownDir[1] == 0 || ownDir[2] == 0 {
 		plan = C.rr_conv_new(b.ctx, C.int(p.N), C.int(p.C), C.int(p.H), C.int(p.W), C.int(p.K),
 			C.int(p.R), C.int(p.S), C.int(p.Stride), C.int(p.Pad), C.int(o.Src), C.int(o.Dst),
-			C.int(native), &algo[0], &errbuf[0], C.int(len(errbuf)))
+			cbool(o.Native), &algo[0], &errbuf[0], C.int(len(errbuf)))
 		if plan == nil {
 			return nil, fmt.Errorf("onednn: conv %s: %s", p, C.GoString(&errbuf[0]))
 		}
@@ -459,17 +455,18 @@ func (l *linear) BackwardWeights(dw, db, dy, x []float32) {
 
 // BatchNorm trains on our own kernels (bnadd.c: statistics, apply and
 // backward passes shared over the threads from both ends of the batch,
-// the fused ReLU's mask recomputed from x) on AVX-512F CPUs, else on
-// oneDNN's batch_normalization (use_scale|use_shift, plus fuse_norm_relu
-// with a workspace for the ReLU mask when fused); inference always runs on
-// oneDNN's. All on nChw16c.
+// the fused ReLU's mask recomputed from x) on AVX-512F CPUs for the
+// activation sizes NewBatchNorm gives them, else on oneDNN's
+// batch_normalization (use_scale|use_shift, plus fuse_norm_relu with a
+// workspace for the ReLU mask when fused). The fused block ends
+// (ForwardTrainAddReLU, ForwardTrainAddShortcutAReLU) run on ours
+// wherever AVX-512F is, and inference always on oneDNN's. All on nChw16c.
 type BatchNorm struct {
-	b    *Backend
-	c    backend.BNConfig
-	plan *C.rr_bn
-	own  *C.rr_bnadd // bnadd.c's plan (AVX-512F, else nil): the fused block ends, ...
-	// ... and, when ownTrain, ForwardTrain and Backward (else oneDNN's).
-	ownTrain bool
+	b        *Backend
+	c        backend.BNConfig
+	plan     *C.rr_bn
+	own      *C.rr_bnadd // bnadd.c's plan (AVX-512F, else nil)
+	ownTrain bool        // ForwardTrain and Backward run on own
 	n        int
 	res      []float32 // the shortcut, without AVX-512F only
 }
@@ -505,16 +502,9 @@ func (b *Backend) NewBatchNormWith(c backend.BNConfig, own bool) *BatchNorm {
 	if own && !hasAVX512F {
 		panic("onednn: own batch norm kernels need AVX-512F")
 	}
-	relu, train := 0, 1
-	if c.ReLU {
-		relu = 1
-	}
-	if own {
-		train = 0
-	}
 	var errbuf [512]C.char
 	plan := C.rr_bn_new(b.ctx, C.int(c.N), C.int(c.C), C.int(c.HW), C.int(NChw16c), C.float(c.Eps),
-		C.int(relu), C.int(train), &errbuf[0], C.int(len(errbuf)))
+		cbool(c.ReLU), cbool(!own), &errbuf[0], C.int(len(errbuf)))
 	if plan == nil {
 		panic(fmt.Sprintf("onednn: batch norm %+v: %s", c, C.GoString(&errbuf[0])))
 	}
@@ -544,14 +534,15 @@ func (l *BatchNorm) ForwardTrain(y, mean, variance, x, gamma, beta []float32) {
 	checkLen("x", len(x), l.n)
 	l.checkC("mean/variance/gamma/beta", mean, variance, gamma, beta)
 	if l.ownTrain {
-		C.rr_bn_own_fwd_train(l.own, fp(y), fp(mean), fp(variance), fp(x), fp(gamma), fp(beta), C.int(l.relu()))
+		C.rr_bn_own_fwd_train(l.own, fp(y), fp(mean), fp(variance), fp(x), fp(gamma), fp(beta), cbool(l.c.ReLU))
 		return
 	}
 	must(C.rr_bn_fwd_train(l.plan, fp(y), fp(mean), fp(variance), fp(x), fp(gamma), fp(beta)), "bn forward train")
 }
 
-func (l *BatchNorm) relu() int {
-	if l.c.ReLU {
+// cbool is b as a C flag (1 or 0).
+func cbool(b bool) C.int {
+	if b {
 		return 1
 	}
 	return 0
@@ -616,7 +607,7 @@ func (l *BatchNorm) Backward(dx, dgamma, dbeta, dy, x, gamma, beta, mean, varian
 	checkLen("x", len(x), l.n)
 	l.checkC("dgamma/dbeta/gamma/beta/mean/variance", dgamma, dbeta, gamma, beta, mean, variance)
 	if l.ownTrain {
-		C.rr_bn_own_bwd(l.own, fp(dx), fp(dgamma), fp(dbeta), fp(dy), fp(x), fp(gamma), fp(variance), C.int(l.relu()))
+		C.rr_bn_own_bwd(l.own, fp(dx), fp(dgamma), fp(dbeta), fp(dy), fp(x), fp(gamma), fp(variance), cbool(l.c.ReLU))
 		return
 	}
 	must(C.rr_bn_bwd(l.plan, fp(dx), fp(dgamma), fp(dbeta), fp(dy), fp(x), fp(gamma), fp(beta), fp(mean), fp(variance)), "bn backward")
@@ -744,10 +735,6 @@ type Times struct{ Primitives, ActReorders, WeightReorders float64 }
 // Times reports the accumulated seconds; reset zeroes the counters.
 func (b *Backend) Times(reset bool) Times {
 	var out [3]C.double
-	r := 0
-	if reset {
-		r = 1
-	}
-	C.rr_ctx_times(b.ctx, &out[0], C.int(r))
+	C.rr_ctx_times(b.ctx, &out[0], cbool(reset))
 	return Times{float64(out[0]), float64(out[1]), float64(out[2])}
 }
