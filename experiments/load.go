@@ -179,7 +179,6 @@ var (
 	idSyntax   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 	kinds      = []string{KindTrain, KindAnalytic, KindDiagram, KindOutOfScope}
 	datasets   = []string{"cifar10", "imagenet"}
-	scaleNames = []string{ScaleSmoke, ScaleQuick, ScalePaper}
 )
 
 func (v validator) spec(s *Spec) error {
@@ -414,8 +413,8 @@ func (v validator) claim(i int, c Claim, names, ids map[string]bool) error {
 		return v.errAt(p+".margin", "margin must not be negative")
 	}
 	for j, sc := range c.Scales {
-		if !slices.Contains(scaleNames, sc) {
-			return v.errAt(fmt.Sprintf("%s.scales[%d]", p, j), "unknown scale %q (known: %s)", sc, strings.Join(scaleNames, ", "))
+		if !ValidScale(sc) {
+			return v.errAt(fmt.Sprintf("%s.scales[%d]", p, j), "unknown scale %q (known: %s)", sc, ScaleList)
 		}
 	}
 	return nil
@@ -425,8 +424,8 @@ func (v validator) overrides(p string, m map[string]Override, dataset string) er
 	for _, sc := range sortedKeys(m) {
 		o := m[sc]
 		q := p + "." + sc
-		if !slices.Contains(scaleNames, sc) {
-			return v.keyAt(q, "unknown scale %q (known: %s)", sc, strings.Join(scaleNames, ", "))
+		if !ValidScale(sc) {
+			return v.keyAt(q, "unknown scale %q (known: %s)", sc, ScaleList)
 		}
 		if sc != ScaleSmoke && o.Model != "" {
 			return v.errAt(q, "a different model is allowed at smoke scale only")

@@ -41,8 +41,8 @@ const plotDir = "plots"
 // Generate writes the reports of opts.Specs and the index from db (nil: no
 // database, every trained artifact not run).
 func Generate(db *results.DB, opts Options) (*Written, error) {
-	if opts.Scale != "" && !slices.Contains(experiments.Scales, opts.Scale) {
-		return nil, fmt.Errorf("unknown scale %q (smoke, quick or paper)", opts.Scale)
+	if opts.Scale != "" && !experiments.ValidScale(opts.Scale) {
+		return nil, fmt.Errorf("unknown scale %q (%s)", opts.Scale, experiments.ScaleList)
 	}
 	st, err := newStore(db)
 	if err != nil {

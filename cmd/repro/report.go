@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 
 	"github.com/resnet-repro/resnet-repro/experiments"
 	"github.com/resnet-repro/resnet-repro/reports"
@@ -22,13 +21,13 @@ func reportCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Value: "reports", Usage: "output `DIR`"},
 			&cli.StringFlag{Name: "db", Value: results.DefaultPath, Usage: "results database `PATH` (a missing file reports every trained artifact as not run)"},
-			&cli.StringFlag{Name: "scale", Usage: "report every spec at scale `S` (smoke, quick, paper; default: the largest in the database per spec)"},
+			&cli.StringFlag{Name: "scale", Usage: "report every spec at scale `S` (smoke, quick, medium, paper; default: the largest in the database per spec)"},
 			&cli.StringFlag{Name: "hardware", Usage: "a `NOTE` on the hardware, printed in the provenance"},
 		},
 		Action: func(c *cli.Context) error {
 			scale := c.String("scale")
-			if scale != "" && !slices.Contains(experiments.Scales, scale) {
-				return badInput("report: unknown --scale %q (smoke, quick or paper)", scale)
+			if scale != "" && !experiments.ValidScale(scale) {
+				return badInput("report: unknown --scale %q (%s)", scale, experiments.ScaleList)
 			}
 			var specs []*experiments.Spec
 			for _, id := range c.Args().Slice() {

@@ -20,7 +20,7 @@ func runCommand() *cli.Command {
 		Usage:     "train the runs of one or more specs (skipping finished runs, resuming interrupted ones)",
 		ArgsUsage: "SPEC_ID|FILE...",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "scale", Value: experiments.ScaleQuick, Usage: "smoke, quick or paper"},
+			&cli.StringFlag{Name: "scale", Value: experiments.ScaleQuick, Usage: experiments.ScaleList},
 			&cli.StringSliceFlag{Name: "only", Usage: "train only these runs (by name; repeatable)"},
 			&cli.StringSliceFlag{Name: "run-id", Usage: "train only the run with this `ID` (see `repro runs`; repeatable)"},
 			&cli.IntFlag{Name: "seeds", Usage: "seeds per run (default: the spec's)"},
@@ -38,8 +38,8 @@ func runCommand() *cli.Command {
 				return badInput("run: name at least one spec (see `repro specs`)")
 			}
 			scale := c.String("scale")
-			if scale != experiments.ScaleSmoke && scale != experiments.ScaleQuick && scale != experiments.ScalePaper {
-				return badInput("run: unknown --scale %q (smoke, quick or paper)", scale)
+			if !experiments.ValidScale(scale) {
+				return badInput("run: unknown --scale %q (%s)", scale, experiments.ScaleList)
 			}
 			be, err := newBackend(c)
 			if err != nil {

@@ -33,7 +33,7 @@ func specsCommand() *cli.Command {
 }
 
 func newSpecsCommand(deps specsDeps) *cli.Command {
-	scaleFlag := &cli.StringFlag{Name: "scale", Value: experiments.ScaleQuick, Usage: "smoke, quick or paper"}
+	scaleFlag := &cli.StringFlag{Name: "scale", Value: experiments.ScaleQuick, Usage: experiments.ScaleList}
 	imagenetFlag := &cli.BoolFlag{Name: "imagenet", Usage: "an ImageNet training set is available (quick scale trains on it instead of a CIFAR-10 proxy)"}
 	return &cli.Command{
 		Name:      "specs",
@@ -95,22 +95,13 @@ func specsOptions(c *cli.Context, format *string) (experiments.Options, []string
 			args = args[1:]
 		}
 	}
-	if !isScale(opts.Scale) {
-		return opts, nil, badInput("unknown scale %q (want smoke, quick or paper)", opts.Scale)
+	if !experiments.ValidScale(opts.Scale) {
+		return opts, nil, badInput("unknown scale %q (want %s)", opts.Scale, experiments.ScaleList)
 	}
 	if format != nil && *format != "yaml" && *format != "json" {
 		return opts, nil, badInput("unknown format %q (want yaml or json)", *format)
 	}
 	return opts, rest, nil
-}
-
-func isScale(s string) bool {
-	for _, x := range experiments.Scales {
-		if s == x {
-			return true
-		}
-	}
-	return false
 }
 
 // listSpecs prints one line per built-in spec: id, artifact, kind, runs,

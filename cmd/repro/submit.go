@@ -23,7 +23,7 @@ func submitCommand() *cli.Command {
 		ArgsUsage: "SPEC_ID|FILE...",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "slurm", Usage: "submit with sbatch (the one scheduler supported; required)"},
-			&cli.StringFlag{Name: "scale", Value: experiments.ScaleQuick, Usage: "smoke, quick or paper"},
+			&cli.StringFlag{Name: "scale", Value: experiments.ScaleQuick, Usage: experiments.ScaleList},
 			&cli.StringSliceFlag{Name: "only", Usage: "submit only these runs (by name; repeatable)"},
 			&cli.IntFlag{Name: "seeds", Usage: "seeds per run (default: the spec's)"},
 			&cli.StringFlag{Name: "partition", Usage: "Slurm partition `P` (default: the cluster's)"},
@@ -44,8 +44,8 @@ func submitCommand() *cli.Command {
 				return badInput("submit: name at least one spec (see `repro specs`)")
 			}
 			scale := c.String("scale")
-			if scale != experiments.ScaleSmoke && scale != experiments.ScaleQuick && scale != experiments.ScalePaper {
-				return badInput("submit: unknown --scale %q (smoke, quick or paper)", scale)
+			if !experiments.ValidScale(scale) {
+				return badInput("submit: unknown --scale %q (%s)", scale, experiments.ScaleList)
 			}
 			if c.Int("seeds") < 0 || c.Int("cpus-per-task") < 0 {
 				return badInput("submit: --seeds and --cpus-per-task must be positive")
