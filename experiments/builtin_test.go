@@ -100,8 +100,8 @@ func checkResolved(t *testing.T, s *Spec, r *Resolved, imagenet bool) {
 			t.Errorf("%s: protocol %q not in final views %v", w, rr.Protocol, ev.FinalViews)
 		}
 		// The proxy rule: ImageNet specs train on CIFAR-10 at smoke scale,
-		// and at quick scale unless ImageNet is available.
-		wantProxy := s.Dataset == "imagenet" && (r.Scale == ScaleSmoke || (r.Scale == ScaleQuick && !imagenet))
+		// and at quick and medium scale unless ImageNet is available.
+		wantProxy := s.Dataset == "imagenet" && (r.Scale == ScaleSmoke || ((r.Scale == ScaleQuick || r.Scale == ScaleMedium) && !imagenet))
 		if (c.ProxyOf == "imagenet") != wantProxy || (wantProxy && (c.Dataset != "cifar10" || c.Input != 32 || c.Stem != "cifar")) {
 			t.Errorf("%s: proxy %q dataset %s input %d stem %s, want proxy %v", w, c.ProxyOf, c.Dataset, c.Input, c.Stem, wantProxy)
 		}
@@ -111,8 +111,8 @@ func checkResolved(t *testing.T, s *Spec, r *Resolved, imagenet bool) {
 				t.Errorf("%s: paper scale differs from the recipe: %+v", w, tr)
 			}
 		}
-		if r.Scale == ScaleQuick && c.Model != runByName(s, rr.Name).Model {
-			t.Errorf("%s: quick scale changed the model to %s", w, c.Model)
+		if (r.Scale == ScaleQuick || r.Scale == ScaleMedium) && c.Model != runByName(s, rr.Name).Model {
+			t.Errorf("%s: %s scale changed the model to %s", w, r.Scale, c.Model)
 		}
 	}
 }

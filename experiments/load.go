@@ -176,9 +176,9 @@ func (v validator) keyAt(p string, format string, args ...any) error {
 }
 
 var (
-	idSyntax   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-	kinds      = []string{KindTrain, KindAnalytic, KindDiagram, KindOutOfScope}
-	datasets   = []string{"cifar10", "imagenet"}
+	idSyntax = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	kinds    = []string{KindTrain, KindAnalytic, KindDiagram, KindOutOfScope}
+	datasets = []string{"cifar10", "imagenet"}
 )
 
 func (v validator) spec(s *Spec) error {

@@ -50,7 +50,7 @@ var scaleDefaults = map[string]Override{
 	ScaleQuick: {Iterations: 1000, EvalInterval: 100},
 	// 1/8 of cifar-paper's 64k iterations; the LR steps scale with them.
 	ScaleMedium: {Iterations: 8000, EvalInterval: 500},
-	ScalePaper: {},
+	ScalePaper:  {},
 }
 
 // Options select how a spec is resolved.

@@ -57,6 +57,33 @@ func TestResolveCIFARPaperScale(t *testing.T) {
 	}
 }
 
+// TestResolveCIFARMediumScale: issue 15's medium scale is cifar-paper at
+// 1/8 of its 64k iterations, everything else the paper's.
+func TestResolveCIFARMediumScale(t *testing.T) {
+	r := resolveBuiltin(t, "table6", Options{Scale: ScaleMedium})
+	r20, r110, r1202 := mustRun(t, r, "resnet-20"), mustRun(t, r, "resnet-110"), mustRun(t, r, "resnet-1202")
+	tr, ev := r20.Config.Training, r20.Config.Eval
+	// 64000/8 = 8000 iterations; the LR steps 32k, 48k scale to 4000, 6000;
+	// every 500 iterations on the whole test set (subset 0), 45k/5k split.
+	if got := words(tr.Batch, tr.Iterations, tr.Schedule.Steps, ev.Interval, ev.Subset, tr.Split, tr.TrainSubset, r20.Config.Width); got != "128 8000 [4000 6000] 500 0 45k/5k 0 1" {
+		t.Errorf("resnet-20 at medium: %s", got)
+	}
+	// ResNet-110 keeps the paper's warm-up and has 3 seeds at medium (the
+	// spec's scales.medium).
+	if w := r110.Config.Training.Schedule.Warmup; w == nil || w.LR != 0.01 || w.MaxIterations != 2000 || words(r110.Seeds) != "[1 2 3]" {
+		t.Errorf("resnet-110 at medium: warm-up %+v seeds %v", w, r110.Seeds)
+	}
+	if r1202.Skipped == "" || !strings.Contains(r1202.Skipped, "repro submit table6") {
+		t.Errorf("resnet-1202 at medium: skipped %q, want the cluster command", r1202.Skipped)
+	}
+	// Medium is its own configuration: no run is shared with quick or paper.
+	for _, sc := range []string{ScaleQuick, ScalePaper} {
+		if other := mustRun(t, resolveBuiltin(t, "table6", Options{Scale: sc}), "resnet-20"); other.IDs[0] == r20.IDs[0] {
+			t.Errorf("resnet-20 at medium shares its identity with %s scale", sc)
+		}
+	}
+}
+
 func TestResolveScalesStepsAndOverrides(t *testing.T) {
 	// fig1 at quick: 1000 iterations, steps scaled from 32k/64k and 48k/64k.
 	r := resolveBuiltin(t, "fig1", Options{Scale: ScaleQuick})
