@@ -10,38 +10,57 @@ import (
 	"github.com/resnet-repro/resnet-repro/results"
 )
 
-// store is what the reports read from the results database, cached. A nil
-// database is an empty one: every trained run shows as not run.
+// store is what the reports read from the results databases (one per
+// scale, results/SCALE.db), cached. No database is an empty one: every
+// trained run shows as not run.
 type store struct {
-	db      *results.DB
+	// from is the database each run was read from.
+	from    map[string]*results.DB
 	runs    map[string]results.Run
 	metrics map[string][]results.Metric
 	resp    map[string][]results.Response
 }
 
-func newStore(db *results.DB) (*store, error) {
-	s := &store{db: db, runs: map[string]results.Run{}, metrics: map[string][]results.Metric{},
+// newStore reads the runs of every database. Run identities hash the whole
+// configuration, scale included, so databases of different scales never
+// share one; where two databases hold the same run (a copy), the one that
+// is further along counts: done before unfinished, then more iterations.
+func newStore(dbs []*results.DB) (*store, error) {
+	s := &store{from: map[string]*results.DB{}, runs: map[string]results.Run{}, metrics: map[string][]results.Metric{},
 		resp: map[string][]results.Response{}}
-	if db == nil {
-		return s, nil
-	}
-	runs, err := db.ListRuns(results.RunFilter{})
-	if err != nil {
-		return nil, fmt.Errorf("results database %s: %w", db.Path(), err)
-	}
-	for _, r := range runs {
-		s.runs[r.ID] = r
+	for _, db := range dbs {
+		runs, err := db.ListRuns(results.RunFilter{})
+		if err != nil {
+			return nil, fmt.Errorf("results database %s: %w", db.Path(), err)
+		}
+		for _, r := range runs {
+			if old, ok := s.runs[r.ID]; ok && !furtherAlong(r, old) {
+				continue
+			}
+			s.runs[r.ID], s.from[r.ID] = r, db
+		}
 	}
 	return s, nil
+}
+
+// furtherAlong reports whether a is further along than b (the same run in
+// two databases).
+func furtherAlong(a, b results.Run) bool {
+	ad, bd := a.Status == results.StatusDone, b.Status == results.StatusDone
+	if ad != bd {
+		return ad
+	}
+	return a.Iteration > b.Iteration
 }
 
 // metricsOf returns every metric of run id, ordered by split, name and
 // iteration.
 func (s *store) metricsOf(id string) ([]results.Metric, error) {
-	if ms, ok := s.metrics[id]; ok || s.db == nil {
+	db := s.from[id]
+	if ms, ok := s.metrics[id]; ok || db == nil {
 		return ms, nil
 	}
-	ms, err := s.db.Metrics(id, results.MetricFilter{})
+	ms, err := db.Metrics(id, results.MetricFilter{})
 	if err != nil {
 		return nil, err
 	}
@@ -50,10 +69,11 @@ func (s *store) metricsOf(id string) ([]results.Metric, error) {
 }
 
 func (s *store) responsesOf(id string) ([]results.Response, error) {
-	if rs, ok := s.resp[id]; ok || s.db == nil {
+	db := s.from[id]
+	if rs, ok := s.resp[id]; ok || db == nil {
 		return rs, nil
 	}
-	rs, err := s.db.Responses(id)
+	rs, err := db.Responses(id)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package reports
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -209,8 +208,8 @@ func (g *generator) provenance(b *strings.Builder, all []*specData) {
 		return slices.Index(experiments.Scales, a) - slices.Index(experiments.Scales, b)
 	})
 	db := "none (every trained artifact is not run)"
-	if g.opts.DBName != "" {
-		db = "`" + filepath.Base(g.opts.DBName) + "`"
+	if len(g.opts.DBNames) > 0 {
+		db = g.dbList()
 	}
 	list := func(xs []string, none string) string {
 		if len(xs) == 0 {

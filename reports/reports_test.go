@@ -132,8 +132,8 @@ func generate(t *testing.T, opts Options) (string, *Written) {
 	}
 	defer db.Close()
 	opts.Out = filepath.Join(dir, "out")
-	opts.DBName = dbPath
-	w, err := Generate(db, opts)
+	opts.DBNames = []string{dbPath}
+	w, err := Generate([]*results.DB{db}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,8 +17,11 @@ import (
 	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
-// DefaultPath is where the results database lives unless --db says otherwise.
-const DefaultPath = "results/results.db"
+// ScalePath is where the results database of one scale lives unless --db
+// says otherwise: results/SCALE.db (results/quick.db, results/medium.db, ...),
+// one database per scale, so that each scale's finished runs can be committed
+// and found again on a fresh clone.
+func ScalePath(scale string) string { return filepath.Join("results", scale+".db") }
 
 // busyTimeout is how long a connection waits for another writer (another
 // process logging metrics, a merge) before giving up. Writes here are small

@@ -18,10 +18,11 @@ func mergeCommand() *cli.Command {
 		Usage:     "fold run shards (written by Slurm array tasks) into the results database; merging twice changes nothing",
 		ArgsUsage: "[SHARD...]",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "db", Value: results.DefaultPath, Usage: "results database; the default shards are shards/*.db beside it"},
+			scaleFlag("the scale whose database the shards are merged into"),
+			dbFlag("results database; the default shards are shards/*.db beside it:"),
 		},
 		Action: func(c *cli.Context) error {
-			dbPath := c.String("db")
+			dbPath := dbPath(c)
 			shards := c.Args().Slice()
 			if len(shards) == 0 {
 				var err error

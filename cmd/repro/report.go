@@ -12,7 +12,8 @@ import (
 )
 
 // reportCommand writes the reports: `repro report [ID...] [--out reports/]
-// [--db PATH] [--scale S] [--hardware NOTE]`.
+// [--db PATH...] [--scale S] [--hardware NOTE]`, from every results/SCALE.db
+// unless --db names the databases.
 func reportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "report",
@@ -20,7 +21,7 @@ func reportCommand() *cli.Command {
 		ArgsUsage: "[SPEC_ID|FILE...]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Value: "reports", Usage: "output `DIR`"},
-			&cli.StringFlag{Name: "db", Value: results.DefaultPath, Usage: "results database `PATH` (a missing file reports every trained artifact as not run)"},
+			&cli.StringSliceFlag{Name: "db", Usage: "results database `PATH` (repeatable; default: every results/SCALE.db that exists; a missing file is read as empty)"},
 			&cli.StringFlag{Name: "scale", Usage: "report every spec at scale `S` (smoke, quick, medium, paper; default: the largest in the database per spec)"},
 			&cli.StringFlag{Name: "hardware", Usage: "a `NOTE` on the hardware, printed in the provenance"},
 		},
@@ -37,21 +38,28 @@ func reportCommand() *cli.Command {
 				}
 				specs = append(specs, s)
 			}
-			var db *results.DB
-			dbName := c.String("db")
-			if _, err := os.Stat(dbName); errors.Is(err, os.ErrNotExist) {
-				fmt.Fprintf(c.App.ErrWriter, "repro report: no results database at %s; every trained artifact is reported as not run\n", dbName)
-				dbName = ""
-			} else {
-				d, err := results.OpenReadOnly(dbName)
+			names := c.StringSlice("db")
+			if len(names) == 0 {
+				if names = scaleDBs(); len(names) == 0 {
+					fmt.Fprintf(c.App.ErrWriter, "repro report: no results database (results/SCALE.db) exists; every trained artifact is reported as not run\n")
+				}
+			}
+			var dbs []*results.DB
+			var read []string
+			for _, name := range names {
+				if _, err := os.Stat(name); errors.Is(err, os.ErrNotExist) {
+					fmt.Fprintf(c.App.ErrWriter, "repro report: no results database at %s; read as empty\n", name)
+					continue
+				}
+				d, err := results.OpenReadOnly(name)
 				if err != nil {
 					return asInput(err)
 				}
 				defer d.Close()
-				db = d
+				dbs, read = append(dbs, d), append(read, name)
 			}
-			w, err := reports.Generate(db, reports.Options{Out: c.String("out"), Specs: specs, Scale: scale,
-				DBName: dbName, Hardware: c.String("hardware")})
+			w, err := reports.Generate(dbs, reports.Options{Out: c.String("out"), Specs: specs, Scale: scale,
+				DBNames: read, Hardware: c.String("hardware")})
 			if err != nil {
 				return err
 			}

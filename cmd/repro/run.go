@@ -20,12 +20,12 @@ func runCommand() *cli.Command {
 		Usage:     "train the runs of one or more specs (skipping finished runs, resuming interrupted ones)",
 		ArgsUsage: "SPEC_ID|FILE...",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "scale", Value: experiments.ScaleQuick, Usage: experiments.ScaleList},
+			scaleFlag("the scale to train at"),
 			&cli.StringSliceFlag{Name: "only", Usage: "train only these runs (by name; repeatable)"},
 			&cli.StringSliceFlag{Name: "run-id", Usage: "train only the run with this `ID` (see `repro runs`; repeatable)"},
 			&cli.IntFlag{Name: "seeds", Usage: "seeds per run (default: the spec's)"},
 			&cli.BoolFlag{Name: "fresh", Usage: "retrain runs that are already done, discarding their results"},
-			&cli.StringFlag{Name: "db", Value: results.DefaultPath, Usage: "results database"},
+			dbFlag("results database"),
 			&cli.StringFlag{Name: "data", Usage: "data directory (default $REPRO_DATA, else ./data)"},
 			&cli.StringFlag{Name: "checkpoints", Usage: "checkpoint directory (default: checkpoints/ beside the database)"},
 			&cli.StringFlag{Name: "imagenet", Usage: "ILSVRC-2012 folder (train/<wnid>/, val/); default: imagenet/ in the data directory. When present, quick and paper scale train ImageNet specs on it"},
@@ -46,14 +46,14 @@ func runCommand() *cli.Command {
 				return err
 			}
 			defer be.Close()
-			db, err := results.Open(c.String("db"))
+			db, err := results.Open(dbPath(c))
 			if err != nil {
 				return asInput(err)
 			}
 			defer db.Close()
 			ckdir := c.String("checkpoints")
 			if ckdir == "" {
-				ckdir = filepath.Join(filepath.Dir(c.String("db")), "checkpoints")
+				ckdir = filepath.Join(filepath.Dir(dbPath(c)), "checkpoints")
 			}
 			host, _ := os.Hostname()
 			env := &reproduce.Env{DB: db, Backend: be, DataDir: c.String("data"), CheckpointDir: ckdir, Fresh: c.Bool("fresh"),

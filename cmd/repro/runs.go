@@ -21,7 +21,8 @@ func runsCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "spec", Usage: "only the runs of spec `ID`"},
 			&cli.StringFlag{Name: "status", Usage: "only runs with status `S` (pending, submitted, running, done, failed, diverged)"},
-			&cli.StringFlag{Name: "db", Value: results.DefaultPath, Usage: "results database `PATH`"},
+			scaleFlag("the scale whose database is listed"),
+			dbFlag("results database"),
 			&cli.StringFlag{Name: "format", Value: results.FormatTable, Usage: "output `FORMAT`: table or json"},
 		},
 		Action: func(c *cli.Context) error {
@@ -40,9 +41,9 @@ func runsCommand() *cli.Command {
 				}
 				filter.Status = st
 			}
-			db, err := results.OpenReadOnly(c.String("db"))
+			db, err := results.OpenReadOnly(dbPath(c))
 			if errors.Is(err, os.ErrNotExist) {
-				return badInput("runs: no results database at %s (nothing has run yet, or --db names another file)", c.String("db"))
+				return badInput("runs: no results database at %s (nothing has run at this scale yet, or --db/--scale name another)", dbPath(c))
 			}
 			if err != nil {
 				return err

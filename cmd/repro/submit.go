@@ -23,7 +23,7 @@ func submitCommand() *cli.Command {
 		ArgsUsage: "SPEC_ID|FILE...",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "slurm", Usage: "submit with sbatch (the one scheduler supported; required)"},
-			&cli.StringFlag{Name: "scale", Value: experiments.ScaleQuick, Usage: experiments.ScaleList},
+			scaleFlag("the scale to train at"),
 			&cli.StringSliceFlag{Name: "only", Usage: "submit only these runs (by name; repeatable)"},
 			&cli.IntFlag{Name: "seeds", Usage: "seeds per run (default: the spec's)"},
 			&cli.StringFlag{Name: "partition", Usage: "Slurm partition `P` (default: the cluster's)"},
@@ -32,7 +32,7 @@ func submitCommand() *cli.Command {
 			&cli.StringFlag{Name: "mem", Usage: "memory `M` per run, e.g. 8G"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "write the script into results/slurm/ but do not submit or record anything"},
 			&cli.BoolFlag{Name: "resubmit", Usage: "also submit runs recorded as submitted or running (a lost or cancelled job)"},
-			&cli.StringFlag{Name: "db", Value: results.DefaultPath, Usage: "results database; the script goes to slurm/ and the shards to shards/ beside it"},
+			dbFlag("results database; the script goes to slurm/ and the shards to shards/ beside it:"),
 			&cli.StringFlag{Name: "data", Usage: "data directory the tasks use (default: theirs, $REPRO_DATA or ./data)"},
 			&cli.StringFlag{Name: "bin", Usage: "repro executable the tasks run (default: this one)"},
 		},
@@ -72,7 +72,7 @@ func submitCommand() *cli.Command {
 			if _, err := reproduce.Plan(c.Args().Slice(), runOpts); err != nil {
 				return asInput(fmt.Errorf("submit: %w", err))
 			}
-			dbPath := c.String("db")
+			dbPath := dbPath(c)
 			var db *results.DB
 			if c.Bool("dry-run") {
 				// A dry run writes nothing to the database (and needs none).

@@ -8,8 +8,10 @@
 # reports can say whether our error is within seed noise of PyTorch's. The
 # recipe is the paper's (Sec 4.2, paper-targets.md A.10) at 1/8 of its
 # iterations, exactly what `repro specs show table6 --scale medium` resolves:
-#   - 45k/5k split: the first 45,000 training images train, the last 5,000
-#     are the validation set; per-pixel mean of the 45k subtracted;
+#   - 45k/5k split: the last 500 training images of each class (record
+#     order) are the validation set, the other 45,000 train; pixels scaled
+#     to [0, 1] and the per-pixel mean of the 45k subtracted (--pixels raw
+#     keeps them on 0..255, an ablation: see below);
 #   - 4-pixel zero pad + random 32x32 crop + random horizontal flip;
 #   - He init N(0, 2/fan_in) for convs and the fc layer, biases 0;
 #   - SGD, batch 128, LR 0.1, momentum 0.9, weight decay 1e-4, LR /10 at 50%
@@ -35,11 +37,13 @@ ap.add_argument("--iterations", type=int, default=8000)
 ap.add_argument("--interval", type=int, default=500)
 ap.add_argument("--threads", type=int, default=2)
 ap.add_argument("--archive", default=os.path.join(HERE, "../../../shared/datasets/cifar10/cifar-10-binary.tar.gz"))
+ap.add_argument("--pixels", choices=["unit", "raw"], default="unit",
+                help="unit: x/255 - mean, as our engine; raw: x - mean on 0..255 (the first control run's input)")
 ap.add_argument("--out", default="")
 a = ap.parse_args()
 if (a.depth - 2) % 6 != 0:
     sys.exit(f"medium_control.py: depth {a.depth} is not 6n+2")
-out_path = a.out or os.path.join(HERE, "results", f"resnet-{a.depth}-medium-seed{a.seed}.json")
+out_path = a.out or os.path.join(HERE, "results", f"resnet-{a.depth}-medium-seed{a.seed}" + ("-raw" if a.pixels == "raw" else "") + ".json")
 torch.set_num_threads(a.threads)
 
 tf = tarfile.open(a.archive)
@@ -48,8 +52,19 @@ def batch(name):
     return raw[:, 1:].reshape(-1, 3, 32, 32).astype(np.float32), raw[:, 0].astype(np.int64)
 parts = [batch(f"data_batch_{i}") for i in range(1, 6)]
 X = np.concatenate([p[0] for p in parts]); Y = np.concatenate([p[1] for p in parts])
-Xtr, Ytr, Xval, Yval = X[:45000], Y[:45000], X[45000:], Y[45000:]
+# The validation set is the last 500 images of each class in record order,
+# as ours (datasets/cifar10 Split.HoldOut); both keep record order.
+held = np.zeros(len(Y), bool)
+for c in range(10):
+    held[np.flatnonzero(Y == c)[-500:]] = True
+Xtr, Ytr, Xval, Yval = X[~held], Y[~held], X[held], Y[held]
 Xte, Yte = batch("test_batch")
+# Pixels on the [0, 1] scale, as our engine feeds them (datasets/cifar10:
+# x/255 - mean): with BN after the first conv the scale changes nothing in
+# the forward pass, but it sets conv1's effective learning rate and weight
+# decay, so the control uses ours.
+if a.pixels == "unit":
+    Xtr, Xval, Xte = Xtr / 255, Xval / 255, Xte / 255
 mean = Xtr.mean(0)
 Xtr, Xval, Xte = Xtr - mean, Xval - mean, Xte - mean
 
@@ -117,7 +132,7 @@ res = {"framework": f"PyTorch {torch.__version__}", "model": f"resnet-{a.depth}"
        "recipe": "cifar-paper at medium scale: 8,000 iterations of batch 128, LR 0.1 /10 at 4,000 and 6,000, momentum 0.9, "
                  "weight decay 1e-4, 45k/5k split, per-pixel mean, pad-4 crop + flip" if a.iterations == 8000 else
                  f"cifar-paper at {a.iterations} iterations (LR steps {steps})",
-       "iterations": a.iterations, "threads": a.threads, "host": platform.processor() or platform.machine(),
+       "pixels": a.pixels, "iterations": a.iterations, "threads": a.threads, "host": platform.processor() or platform.machine(),
        "script": "tools/torchref/medium_control.py", "final": curve[-1], "curve": curve}
 os.makedirs(os.path.dirname(out_path), exist_ok=True)
 tmp = out_path + ".tmp"
