@@ -16,7 +16,9 @@ BIN := bin/repro
 # smoke, quick (default: real CIFAR-10, about an hour per spec on 2 cores
 # once calibrated) or paper (the exact recipes).
 SCALE ?= quick
-DB ?= results/results.db
+# One database per scale, committed with its finished runs: a fresh clone
+# trains nothing that is done. Reports read every results/*.db together.
+DB ?= results/$(SCALE).db
 SPECS := table1 table2 table3 table4 table5 table6 fig1 fig2 fig3 fig4 fig5 fig6 fig7 \
 	table7 table8 table9 table10 table11 table12 table13 table14
 REPRODUCE_TARGETS := $(addprefix reproduce-,$(SPECS))
@@ -58,13 +60,16 @@ clean:
 # `make reproduce-<id>` trains (or resumes) one spec's runs, then writes its
 # report into reports/; `make reproduce` does every spec. Finished runs are
 # never trained twice.
+# The report of a spec is written at the scale `repro report` picks from all
+# the databases (the most complete, the larger on a tie; see reports/), so
+# that training one scale never hides another's results.
 $(REPRODUCE_TARGETS): reproduce-%: build
 	$(BIN) run $* --scale $(SCALE) --db $(DB)
-	$(BIN) report $* --scale $(SCALE) --db $(DB) --out reports
+	$(BIN) report $* --out reports
 
 reproduce: build
 	$(BIN) run $(SPECS) --scale $(SCALE) --db $(DB)
-	$(BIN) report --scale $(SCALE) --db $(DB) --out reports
+	$(BIN) report --out reports
 
 # End-to-end Slurm test (issue 7): installs slurm-wlm and munge if missing,
 # runs a smoke-scale job array on a throwaway single-node cluster on

@@ -10,7 +10,8 @@ import (
 
 // Claim is one of the paper's qualitative statements in a checkable form.
 //
-// Kinds, with v(r) the value of Metric for run r and Runs = [r0, r1, ...]:
+// Kinds, with v(r) the value of Metric for run r and Runs = [r0, r1, ...],
+// before the noise rule below:
 //
 //	less                 v(r0) < v(r1) - Margin         (2 runs)
 //	greater              v(r0) > v(r1) + Margin         (2 runs)
@@ -19,6 +20,13 @@ import (
 //	monotone_increasing  v(r0) < v(r1) < ...            (>= 2 runs, strict)
 //	below                v(r0) < Value                  (1 run)
 //	above                v(r0) > Value                  (1 run)
+//
+// Noise: every comparison of two numbers (a pair, each link of a chain, a
+// value against its threshold) whose difference is smaller than the noise
+// margin (Noise.Margin, a seed standard deviation of the metric) cannot be
+// told apart from seed noise. A claim with such a comparison, and none that
+// contradicts it by the margin or more, is WithinNoise rather than held or
+// not held. With a zero margin the rules above apply exactly.
 type Claim struct {
 	// ID is unique within the spec ("table3-shortcut-options").
 	ID string `yaml:"id" json:"id"`
@@ -62,10 +70,24 @@ var claimArity = map[string]int{
 
 // Verdict statuses.
 const (
-	Held          = "held"
-	NotHeld       = "not_held"
+	Held    = "held"
+	NotHeld = "not_held"
+	// WithinNoise: a comparison the claim rests on differs by less than
+	// the noise margin, and none contradicts it beyond the margin.
+	WithinNoise   = "within_noise"
 	NotMeasurable = "not_measurable"
 )
+
+// Noise is the margin within which two measured values of one metric are
+// not told apart, with its provenance: the seed standard deviation of the
+// metric where seeds were measured, else a stated default.
+type Noise struct {
+	// Margin is in the metric's unit (error points for errors); >= 0.
+	Margin float64 `json:"margin"`
+	// Source says where Margin comes from, e.g. "seed std of resnet-110
+	// (3 seeds) at medium scale, table6".
+	Source string `json:"source"`
+}
 
 // Verdict is the outcome of evaluating a claim on measured values.
 type Verdict struct {
@@ -77,6 +99,8 @@ type Verdict struct {
 	// Values are the values used, in the order of the claim's runs (absent
 	// ones left out).
 	Values []Measured `json:"values,omitempty"`
+	// Noise is the margin the verdict used.
+	Noise Noise `json:"noise"`
 }
 
 // Measured is one value a verdict used.
@@ -97,19 +121,24 @@ func (c Claim) AppliesAt(scale string) bool {
 
 // EvaluateAt is Evaluate, except that a claim restricted to other scales is
 // not measurable at this one (its detail says which scales it needs).
-func EvaluateAt(c Claim, scale string, values ValuesFunc) Verdict {
+func EvaluateAt(c Claim, scale string, values ValuesFunc, noise Noise) Verdict {
 	if !c.AppliesAt(scale) {
-		return Verdict{Status: NotMeasurable,
+		return Verdict{Status: NotMeasurable, Noise: noise,
 			Detail: fmt.Sprintf("checked only at %s scale (this is %s scale)", strings.Join(c.Scales, ", "), scale)}
 	}
-	return Evaluate(c, values)
+	return Evaluate(c, values, noise)
 }
 
-// Evaluate checks claim c against measured values. A missing, NaN or
-// infinite value makes the claim not measurable; otherwise it is held or
-// not held according to its kind (see Claim). The detail lists every value
-// with the relation that decided the verdict.
-func Evaluate(c Claim, values ValuesFunc) Verdict {
+// Evaluate checks claim c against measured values with noise margin
+// noise.Margin. A missing, NaN or infinite value makes the claim not
+// measurable; otherwise it is held, not held or within noise according to
+// its kind and the noise rule (see Claim). The detail lists every value
+// with the relation that decided the verdict ("~" where two values are
+// within the margin) and the margin used.
+func Evaluate(c Claim, values ValuesFunc, noise Noise) Verdict {
+	if noise.Margin < 0 || math.IsNaN(noise.Margin) {
+		panic(fmt.Sprintf("experiments: noise margin %v for claim %q", noise.Margin, c.ID))
+	}
 	want, ok := claimArity[c.Kind]
 	if !ok {
 		panic(fmt.Sprintf("experiments: claim %q has unknown kind %q (the loader should have refused it)", c.ID, c.Kind))
@@ -117,7 +146,7 @@ func Evaluate(c Claim, values ValuesFunc) Verdict {
 	if (want > 0 && len(c.Runs) != want) || (want < 0 && len(c.Runs) < -want) {
 		panic(fmt.Sprintf("experiments: claim %q of kind %s has %d runs (the loader should have refused it)", c.ID, c.Kind, len(c.Runs)))
 	}
-	var v Verdict
+	v := Verdict{Noise: noise}
 	var missing []string
 	for _, r := range c.Runs {
 		x, ok := values(r, c.Metric)
@@ -136,19 +165,24 @@ func Evaluate(c Claim, values ValuesFunc) Verdict {
 		return v
 	}
 	term := func(i int) string { return v.Values[i].Run + " " + c.Metric + " " + num(v.Values[i].Value) }
-	held := true
+	// within reports whether two values are within the noise margin.
+	within := func(a, b float64) bool { return math.Abs(a-b) < noise.Margin }
+	// contradicted: a comparison goes against the claim by the margin or
+	// more; noisy: one is within the margin.
+	contradicted, noisy := false, false
 	var parts []string
 	switch c.Kind {
 	case ClaimLess, ClaimGreater:
 		a, b := v.Values[0].Value, v.Values[1].Value
-		rel := "<"
-		held = a < b-c.Margin
+		rel, held := "<", a < b-c.Margin
 		if c.Kind == ClaimGreater {
-			rel = ">"
-			held = a > b+c.Margin
+			rel, held = ">", a > b+c.Margin
 		}
-		if !held {
-			rel = negate(rel)
+		switch {
+		case within(a, b):
+			noisy, rel = true, "~"
+		case !held:
+			contradicted, rel = true, negate(rel)
 		}
 		d := term(0) + " " + rel + " " + term(1)
 		var extra []string
@@ -162,14 +196,15 @@ func Evaluate(c Claim, values ValuesFunc) Verdict {
 		parts = append(parts, d+" ("+strings.Join(extra, "; ")+")")
 	case ClaimBelow, ClaimAbove:
 		a, t := v.Values[0].Value, *c.Value
-		rel := "<"
-		held = a < t
+		rel, held := "<", a < t
 		if c.Kind == ClaimAbove {
-			rel = ">"
-			held = a > t
+			rel, held = ">", a > t
 		}
-		if !held {
-			rel = negate(rel)
+		switch {
+		case within(a, t):
+			noisy, rel = true, "~"
+		case !held:
+			contradicted, rel = true, negate(rel)
 		}
 		parts = append(parts, term(0)+" "+rel+" "+num(t))
 	default: // chains
@@ -186,17 +221,26 @@ func Evaluate(c Claim, values ValuesFunc) Verdict {
 			case ClaimMonotoneIncreasing:
 				rel, ok = "<", a < b
 			}
-			if !ok {
-				held = false
-				rel = negate(rel)
+			switch {
+			case within(a, b):
+				noisy, rel = true, "~"
+			case !ok:
+				contradicted, rel = true, negate(rel)
 			}
 			s += " " + rel + " " + term(i)
 		}
 		parts = append(parts, s)
 	}
-	v.Status = NotHeld
-	if held {
+	switch {
+	case contradicted:
+		v.Status = NotHeld
+	case noisy:
+		v.Status = WithinNoise
+	default:
 		v.Status = Held
+	}
+	if noise.Margin > 0 || noise.Source != "" {
+		parts = append(parts, "noise margin "+num(noise.Margin)+" ("+noise.Source+")")
 	}
 	v.Detail = strings.Join(parts, "; ")
 	return v

@@ -69,7 +69,7 @@ func TestEvaluate(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			v := Evaluate(c.claim, values)
+			v := Evaluate(c.claim, values, Noise{})
 			if v.Status != c.status || v.Detail != c.detail {
 				t.Errorf("got %s %q\nwant %s %q", v.Status, v.Detail, c.status, c.detail)
 			}
@@ -80,13 +80,58 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
+// TestEvaluateWithNoise: comparisons closer than the noise margin are
+// neither held nor not held (issue 15). Same values as TestEvaluate.
+func TestEvaluateWithNoise(t *testing.T) {
+	values := table(map[string]float64{
+		"plain-20 test_error": 9.1, "plain-56 test_error": 12.3,
+		"a top1_error": 25, "b top1_error": 24.5, "c top1_error": 24.5,
+		"r20 test_error": 8.75, "r32 test_error": 7.51, "r44 test_error": 7.17, "r56 test_error": 7.2,
+		"p110 train_error": 61,
+	})
+	// 0.16: the paper's ResNet-110 test-error std over 5 seeds (Table 6).
+	paperStd := Noise{Margin: 0.16, Source: "paper"}
+	cases := []struct {
+		name   string
+		claim  Claim
+		noise  Noise
+		status string
+		detail string
+	}{
+		// Gap 3.2 < margin 3.5.
+		{"pair within noise", Claim{Kind: ClaimGreater, Metric: "test_error", Runs: []string{"plain-56", "plain-20"}},
+			Noise{Margin: 3.5, Source: "s"}, WithinNoise, "plain-56 test_error 12.3 ~ plain-20 test_error 9.1 (gap 3.2); noise margin 3.5 (s)"},
+		{"pair held beyond noise", Claim{Kind: ClaimGreater, Metric: "test_error", Runs: []string{"plain-56", "plain-20"}},
+			Noise{Margin: 1, Source: "s"}, Held, "plain-56 test_error 12.3 > plain-20 test_error 9.1 (gap 3.2); noise margin 1 (s)"},
+		{"pair contradicted beyond noise", Claim{Kind: ClaimLess, Metric: "test_error", Runs: []string{"plain-56", "plain-20"}},
+			Noise{Margin: 1, Source: "s"}, NotHeld, "plain-56 test_error 12.3 >= plain-20 test_error 9.1 (gap 3.2); noise margin 1 (s)"},
+		// r44 7.17 vs r56 7.2 differ by 0.03 < 0.16; the other links by more.
+		{"chain within noise at one link", Claim{Kind: ClaimMonotoneDecreasing, Metric: "test_error", Runs: []string{"r20", "r32", "r44", "r56"}},
+			paperStd, WithinNoise, "r20 test_error 8.75 > r32 test_error 7.51 > r44 test_error 7.17 ~ r56 test_error 7.2; noise margin 0.16 (paper)"},
+		// a > b by 0.5 >= 0.1 contradicts a < b; b ~ c does not rescue it.
+		{"chain contradicted beyond noise", Claim{Kind: ClaimMonotoneIncreasing, Metric: "top1_error", Runs: []string{"a", "b", "c"}},
+			Noise{Margin: 0.1, Source: "s"}, NotHeld, "a top1_error 25 >= b top1_error 24.5 ~ c top1_error 24.5; noise margin 0.1 (s)"},
+		// 61 - 60 = 1 < 1.5.
+		{"threshold within noise", Claim{Kind: ClaimAbove, Metric: "train_error", Runs: []string{"p110"}, Value: ptr(60)},
+			Noise{Margin: 1.5, Source: "s"}, WithinNoise, "p110 train_error 61 ~ 60; noise margin 1.5 (s)"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := Evaluate(c.claim, values, c.noise)
+			if v.Status != c.status || v.Detail != c.detail || v.Noise != c.noise {
+				t.Errorf("got %s %q %+v\nwant %s %q", v.Status, v.Detail, v.Noise, c.status, c.detail)
+			}
+		})
+	}
+}
+
 func TestEvaluateAtRespectsClaimScales(t *testing.T) {
 	c := Claim{Kind: ClaimBelow, Metric: "train_error", Runs: []string{"r"}, Value: ptr(0.1), Scales: []string{ScalePaper}}
 	values := table(map[string]float64{"r train_error": 0.05})
-	if v := EvaluateAt(c, ScaleQuick, values); v.Status != NotMeasurable || v.Detail != "checked only at paper scale (this is quick scale)" {
+	if v := EvaluateAt(c, ScaleQuick, values, Noise{}); v.Status != NotMeasurable || v.Detail != "checked only at paper scale (this is quick scale)" {
 		t.Errorf("quick: %+v", v)
 	}
-	if v := EvaluateAt(c, ScalePaper, values); v.Status != Held {
+	if v := EvaluateAt(c, ScalePaper, values, Noise{}); v.Status != Held {
 		t.Errorf("paper: %+v", v)
 	}
 }
@@ -103,7 +148,7 @@ func TestBuiltinClaimsAreEvaluable(t *testing.T) {
 	for _, s := range specs {
 		for _, c := range s.Claims {
 			n++
-			if v := Evaluate(c, table(nil)); v.Status != NotMeasurable {
+			if v := Evaluate(c, table(nil), Noise{}); v.Status != NotMeasurable {
 				t.Errorf("%s/%s with no data: %+v", s.ID, c.ID, v)
 			}
 			if !c.AppliesAt(ScalePaper) {
@@ -125,7 +170,7 @@ func TestBuiltinClaimsAreEvaluable(t *testing.T) {
 			if slices.IndexFunc(c.Runs, func(r string) bool { _, ok := paper[r+" "+c.Metric]; return !ok }) >= 0 {
 				continue
 			}
-			if v := Evaluate(c, table(paper)); v.Status != Held {
+			if v := Evaluate(c, table(paper), Noise{}); v.Status != Held {
 				t.Errorf("%s/%s does not hold on the paper's numbers: %s", s.ID, c.ID, v.Detail)
 			}
 		}

@@ -275,6 +275,26 @@ func (d *specData) present() int {
 	return n
 }
 
+// completeness is the share of the spec's trained runs (those not skipped
+// at this scale) with at least one finished training; 0 when none is
+// trained at this scale.
+func (d *specData) completeness() float64 {
+	runs, done := 0, 0
+	for _, r := range d.Runs {
+		if r.RR.Config.Training == nil || r.RR.Skipped != "" {
+			continue
+		}
+		runs++
+		if len(r.done()) > 0 {
+			done++
+		}
+	}
+	if runs == 0 {
+		return 0
+	}
+	return float64(done) / float64(runs)
+}
+
 // evalSplit is the split periodic and final evaluations are logged under.
 func evalSplit(c experiments.Config) string {
 	if c.Dataset == "imagenet" {

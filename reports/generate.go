@@ -29,10 +29,19 @@ type Options struct {
 	Hardware string
 }
 
-// Written lists the files Generate wrote (paths under Out) and removed.
+// Written lists the files Generate wrote (paths under Out) and removed, and
+// the verdicts of the claims of the specs it reported.
 type Written struct {
 	Files   []string
 	Removed []string
+	Claims  []ClaimVerdict
+}
+
+// ClaimVerdict is one claim of a reported spec with its verdict and the
+// noise margin it used.
+type ClaimVerdict struct {
+	Spec, Scale, Claim string
+	Verdict            experiments.Verdict
 }
 
 // plotDir is the folder under Out that holds the plot files.
@@ -88,6 +97,9 @@ type generator struct {
 	st   *store
 	opts Options
 	out  *Written
+	// noiseCache holds the noise margins borrowed from other specs, by
+	// "scale/metric" (see noise).
+	noiseCache map[string]experiments.Noise
 }
 
 // data resolves a spec at the scale it is reported at.
@@ -109,15 +121,22 @@ func (g *generator) data(s *experiments.Spec) (*specData, error) {
 		}
 		return d, err
 	}
+	// The most complete scale in the databases, the larger on a tie, among
+	// those with any training present.
+	var best *specData
+	bestDone := -1.0
 	for i := len(experiments.Scales) - 1; i >= 0; i-- {
 		d, err := g.loadBest(s, experiments.Scales[i])
 		if err != nil {
 			return nil, err
 		}
-		if d.present() > 0 {
-			d.ScaleNote = "the largest scale with runs in the database"
-			return d, nil
+		if f := d.completeness(); d.present() > 0 && f > bestDone {
+			best, bestDone = d, f
 		}
+	}
+	if best != nil {
+		best.ScaleNote = "the most complete scale in the databases: the largest share of runs with a finished training, the larger scale on a tie"
+		return best, nil
 	}
 	d, err := g.loadBest(s, experiments.ScaleQuick)
 	if d != nil {

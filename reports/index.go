@@ -19,13 +19,15 @@ const (
 )
 
 // claimCounts counts verdicts by status.
-func claimCounts(vs []experiments.Verdict) (held, notHeld, notMeasurable int) {
+func claimCounts(vs []experiments.Verdict) (held, notHeld, withinNoise, notMeasurable int) {
 	for _, v := range vs {
 		switch v.Status {
 		case experiments.Held:
 			held++
 		case experiments.NotHeld:
 			notHeld++
+		case experiments.WithinNoise:
+			withinNoise++
 		default:
 			notMeasurable++
 		}
@@ -52,8 +54,9 @@ func runCounts(d *specData) (done, started int) {
 //	out of scope  the spec says so
 //	not run       a train spec with no finished training
 //	not held      claims were measured and none held
-//	partly        some claims held and some did not, or not every run is
-//	              done, or a claim lacks data at this scale
+//	partly        some claims held and some did not, or one is within
+//	              noise, or not every run is done, or a claim lacks data
+//	              at this scale
 //	reproduced    every run done (or analytic) and every measurable claim
 //	              held
 //
@@ -63,7 +66,7 @@ func artifactStatus(d *specData, vs []experiments.Verdict) string {
 	if d.Spec.Kind == experiments.KindOutOfScope {
 		return StatusOutOfScope
 	}
-	held, notHeld, _ := claimCounts(vs)
+	held, notHeld, noisy, _ := claimCounts(vs)
 	lacking := 0
 	for i, v := range vs {
 		if v.Status == experiments.NotMeasurable && d.Res.Claims[i].AppliesAt(scaleOr(d)) {
@@ -82,7 +85,7 @@ func artifactStatus(d *specData, vs []experiments.Verdict) string {
 	switch {
 	case notHeld > 0 && held == 0:
 		return StatusNotHeld
-	case notHeld > 0 || !allDone || lacking > 0:
+	case notHeld > 0 || noisy > 0 || !allDone || lacking > 0:
 		return StatusPartly
 	}
 	return StatusReproduced
@@ -105,7 +108,7 @@ func (g *generator) index(all []*specData) string {
 	b.WriteString("## Artifacts\n\n")
 	var rows [][]string
 	for _, d := range all {
-		vs := verdicts(d)
+		vs := g.verdicts(d)
 		st := artifactStatus(d, vs)
 		scale := d.Scale
 		if scale == "" {
@@ -117,8 +120,8 @@ func (g *generator) index(all []*specData) string {
 		}
 		claims := "none"
 		if len(vs) > 0 {
-			h, n, m := claimCounts(vs)
-			claims = fmt.Sprintf("%d held, %d not held, %d not yet measurable", h, n, m)
+			h, n, w, m := claimCounts(vs)
+			claims = fmt.Sprintf("%d held, %d not held, %d within noise, %d not yet measurable", h, n, w, m)
 		}
 		runs := "n/a"
 		switch d.Spec.Kind {
@@ -136,7 +139,7 @@ func (g *generator) index(all []*specData) string {
 		rows = append(rows, []string{fmt.Sprintf("[%s](%s.md)", d.Spec.Artifact, d.Spec.ID), d.Spec.Title, st, scale, runs, claims})
 	}
 	b.WriteString(mdTable([]string{"artifact", "title", "status", "scale", "runs", "claims (or reason)"}, rows))
-	b.WriteString("\nStatus: reproduced (every run done and every claim measurable at this scale held), partly (some claims held and some not, or runs or data missing), not held (no measured claim held), not run, out of scope.\n\n")
+	b.WriteString("\nStatus: reproduced (every run done and every claim measurable at this scale held), partly (some claims held and some not, or a claim within seed noise, or runs or data missing), not held (no measured claim held), not run, out of scope.\n\n")
 	g.headline(&b, all)
 	g.provenance(&b, all)
 	return b.String()

@@ -434,19 +434,22 @@ func verdictWord(status string) string {
 		return "held"
 	case experiments.NotHeld:
 		return "not held"
+	case experiments.WithinNoise:
+		return "within noise"
 	}
 	return "not yet measurable"
 }
 
-// verdicts evaluates every claim of the spec at its scale.
-func verdicts(d *specData) []experiments.Verdict {
+// verdicts evaluates every claim of the spec at its scale, each with the
+// noise margin of its metric (see noise).
+func (g *generator) verdicts(d *specData) []experiments.Verdict {
 	scale := d.Scale
 	if scale == "" {
 		scale = experiments.ScalePaper // analytic claims hold at every scale
 	}
 	out := make([]experiments.Verdict, len(d.Res.Claims))
 	for i, c := range d.Res.Claims {
-		out[i] = experiments.EvaluateAt(c, scale, d.values)
+		out[i] = experiments.EvaluateAt(c, scale, d.values, g.noise(d, c.Metric))
 	}
 	return out
 }
@@ -456,8 +459,9 @@ func (g *generator) writeClaims(b *strings.Builder, d *specData) {
 		return
 	}
 	b.WriteString("## The paper's claims, checked on our numbers\n\n")
-	vs := verdicts(d)
+	vs := g.verdicts(d)
 	for i, c := range d.Res.Claims {
+		g.out.Claims = append(g.out.Claims, ClaimVerdict{Spec: d.Spec.ID, Scale: d.Scale, Claim: c.ID, Verdict: vs[i]})
 		where := ""
 		if c.Where != "" {
 			where = " (" + c.Where + ")"

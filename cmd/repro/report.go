@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/resnet-repro/resnet-repro/experiments"
 	"github.com/resnet-repro/resnet-repro/reports"
@@ -62,6 +63,13 @@ func reportCommand() *cli.Command {
 				DBNames: read, Hardware: c.String("hardware")})
 			if err != nil {
 				return err
+			}
+			for _, v := range w.Claims {
+				if v.Scale == "" {
+					continue // analytic: exact numbers, no noise
+				}
+				fmt.Fprintf(c.App.Writer, "%s at %s: %s %s (noise margin %.3g: %s)\n", v.Spec, v.Scale, v.Claim,
+					strings.ReplaceAll(v.Verdict.Status, "_", " "), v.Verdict.Noise.Margin, v.Verdict.Noise.Source)
 			}
 			fmt.Fprintf(c.App.Writer, "wrote %d files to %s", len(w.Files), c.String("out"))
 			if len(w.Removed) > 0 {
