@@ -24,6 +24,9 @@ type Options struct {
 	// DBNames name the databases in the reports (their base names are
 	// printed, so that the output does not depend on where the files lie).
 	DBNames []string
+	// Controls are trainings of our recipes in another framework (see
+	// LoadControls), shown beside the runs they control.
+	Controls []Control
 	// Hardware is a free-text note on the machine(s) that trained the
 	// runs, printed beside the hosts recorded in the database.
 	Hardware string

@@ -37,6 +37,10 @@ func (g *generator) writeSpec(d *specData) error {
 		g.writeNotes(&b, d)
 		g.writeResults(&b, d)
 		g.writeClaims(&b, d)
+		g.writeControls(&b, d)
+		if err = g.writeOtherScales(&b, d); err != nil {
+			return err
+		}
 		plots, err = g.writePlots(&b, d)
 		g.writeRuns(&b, d)
 	}

@@ -24,6 +24,7 @@ func reportCommand() *cli.Command {
 			&cli.StringFlag{Name: "out", Value: "reports", Usage: "output `DIR`"},
 			&cli.StringSliceFlag{Name: "db", Usage: "results database `PATH` (repeatable; default: every results/SCALE.db that exists; a missing file is read as empty)"},
 			&cli.StringFlag{Name: "scale", Usage: "report every spec at scale `S` (smoke, quick, medium, paper; default: the largest in the database per spec)"},
+			&cli.StringFlag{Name: "controls", Value: "tools/torchref/results", Usage: "`DIR` of cross-framework control results (*.json from tools/torchref/medium_control.py)"},
 			&cli.StringFlag{Name: "hardware", Usage: "a `NOTE` on the hardware, printed in the provenance"},
 		},
 		Action: func(c *cli.Context) error {
@@ -59,8 +60,12 @@ func reportCommand() *cli.Command {
 				defer d.Close()
 				dbs, read = append(dbs, d), append(read, name)
 			}
+			controls, err := reports.LoadControls(c.String("controls"))
+			if err != nil {
+				return asInput(err)
+			}
 			w, err := reports.Generate(dbs, reports.Options{Out: c.String("out"), Specs: specs, Scale: scale,
-				DBNames: read, Hardware: c.String("hardware")})
+				DBNames: read, Controls: controls, Hardware: c.String("hardware")})
 			if err != nil {
 				return err
 			}
