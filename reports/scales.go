@@ -33,28 +33,13 @@ func (g *generator) writeOtherScales(b *strings.Builder, d *specData) error {
 				continue
 			}
 			row := []string{r.RR.Name, scale, itersText(r), fmt.Sprint(len(r.done()))}
-			for _, gr := range withPaper {
-				p, _ := paperCell(r.RR.Paper, gr)
-				ours, dl := oursCell(r, r.RR.Paper, gr)
-				row = append(row, p, ours, dl)
-			}
-			for _, gr := range oursOnly {
-				ours, _ := oursCell(r, nil, gr)
-				row = append(row, ours)
-			}
-			rows = append(rows, row)
+			rows = append(rows, append(row, valueCells(r, withPaper, oursOnly)...))
 		}
 	}
 	if len(rows) == 0 {
 		return nil
 	}
-	header := []string{"run", "scale", "iterations", "seeds done"}
-	for _, gr := range withPaper {
-		header = append(header, "paper "+gr.title, "our "+gr.title, "Δ "+gr.title)
-	}
-	for _, gr := range oursOnly {
-		header = append(header, "our "+gr.title)
-	}
+	header := append([]string{"run", "scale", "iterations", "seeds done"}, valueHeaders(withPaper, oursOnly)...)
 	fmt.Fprintf(b, "## The same runs at other scales\n\nFinished trainings of this spec's runs at scales other than %s, from the same databases; the claims above are checked at %s only.\n\n", d.Scale, d.Scale)
 	b.WriteString(mdTable(header, rows))
 	b.WriteString("\n")

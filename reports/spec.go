@@ -334,30 +334,14 @@ func measuredAt(d *specData, r *runData) string {
 // paper's reference rows.
 func (g *generator) writeResults(b *strings.Builder, d *specData) {
 	withPaper, oursOnly := tableGroups(d)
-	header := []string{"run", "model"}
-	for _, gr := range withPaper {
-		header = append(header, "paper "+gr.title, "our "+gr.title, "Δ "+gr.title)
-	}
-	for _, gr := range oursOnly {
-		header = append(header, "our "+gr.title)
-	}
-	header = append(header, "measured at")
+	header := append(append([]string{"run", "model"}, valueHeaders(withPaper, oursOnly)...), "measured at")
 	var rows [][]string
 	for _, r := range d.Runs {
 		model := r.RR.Config.Model
 		if r.RR.Config.Shortcut != "" {
 			model += " (" + r.RR.Config.Shortcut + ")"
 		}
-		row := []string{r.RR.Name, model}
-		for _, gr := range withPaper {
-			p, _ := paperCell(r.RR.Paper, gr)
-			o, dl := oursCell(r, r.RR.Paper, gr)
-			row = append(row, p, o, dl)
-		}
-		for _, gr := range oursOnly {
-			o, _ := oursCell(r, nil, gr)
-			row = append(row, o)
-		}
+		row := append([]string{r.RR.Name, model}, valueCells(r, withPaper, oursOnly)...)
 		rows = append(rows, append(row, measuredAt(d, r)))
 	}
 	b.WriteString("## Results\n\n")
@@ -514,4 +498,32 @@ func shortVersion(v string) string {
 		return v[:12]
 	}
 	return v
+}
+
+// valueHeaders are the column titles of valueCells: paper, ours and Δ for
+// each group the paper gives, ours alone for the others.
+func valueHeaders(withPaper, oursOnly []group) []string {
+	var h []string
+	for _, gr := range withPaper {
+		h = append(h, "paper "+gr.title, "our "+gr.title, "Δ "+gr.title)
+	}
+	for _, gr := range oursOnly {
+		h = append(h, "our "+gr.title)
+	}
+	return h
+}
+
+// valueCells are run r's cells under valueHeaders.
+func valueCells(r *runData, withPaper, oursOnly []group) []string {
+	var row []string
+	for _, gr := range withPaper {
+		p, _ := paperCell(r.RR.Paper, gr)
+		o, dl := oursCell(r, r.RR.Paper, gr)
+		row = append(row, p, o, dl)
+	}
+	for _, gr := range oursOnly {
+		o, _ := oursCell(r, nil, gr)
+		row = append(row, o)
+	}
+	return row
 }
