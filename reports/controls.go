@@ -22,6 +22,9 @@ type Control struct {
 	Model      string // "resnet-20"
 	Seed       int
 	Iterations int
+	// TestImages is how many test images (the first ones) it was evaluated
+	// on: 10,000 unless the file says otherwise.
+	TestImages int
 	// Pixels is "unit" (x/255 - mean, as our engine) or "raw" (x - mean on
 	// 0..255: an ablation).
 	Pixels string
@@ -50,6 +53,7 @@ func LoadControls(dir string) ([]Control, error) {
 			Model      string `json:"model"`
 			Seed       int    `json:"seed"`
 			Iterations int    `json:"iterations"`
+			TestImages int    `json:"test_images"`
 			Pixels     string `json:"pixels"`
 			Note       string `json:"note"`
 			Final      struct {
@@ -66,18 +70,24 @@ func LoadControls(dir string) ([]Control, error) {
 			return nil, fmt.Errorf("control %s: want a model and a final evaluation at its last iteration (model %q, iterations %d, final at %d)",
 				f, j.Model, j.Iterations, j.Final.Iteration)
 		}
+		if j.TestImages == 0 {
+			j.TestImages = cifarTestImages
+		}
 		if j.Pixels == "" {
 			j.Pixels = "unit"
 		}
 		out = append(out, Control{File: filepath.Base(f), Framework: j.Framework, Model: j.Model, Seed: j.Seed,
-			Iterations: j.Iterations, Pixels: j.Pixels, Note: j.Note,
+			Iterations: j.Iterations, TestImages: j.TestImages, Pixels: j.Pixels, Note: j.Note,
 			TestError: j.Final.TestError, ValError: j.Final.ValError, TrainError: j.Final.TrainError})
 	}
 	return out, nil
 }
 
+// cifarTestImages is the size of the CIFAR-10 test set.
+const cifarTestImages = 10000
+
 // writeControls compares each CIFAR-10 run of d with the controls of the
-// same model and training length: our seeds' mean test error against the
+// same model, training length and test images: our seeds' mean test error against the
 // other framework's (same-input controls only), and whether they differ by
 // less than the seed noise.
 func (g *generator) writeControls(b *strings.Builder, d *specData) {
@@ -90,9 +100,13 @@ func (g *generator) writeControls(b *strings.Builder, d *specData) {
 		if c.Training == nil || c.Dataset != "cifar10" || c.ProxyOf != "" || c.Width != 1 {
 			continue
 		}
+		testImages := cifarTestImages
+		if c.Eval != nil && c.Eval.Subset > 0 {
+			testImages = min(c.Eval.Subset, testImages)
+		}
 		var ctl []Control
 		for _, x := range g.opts.Controls {
-			if x.Model == c.Model && x.Iterations == c.Training.Iterations {
+			if x.Model == c.Model && x.Iterations == c.Training.Iterations && x.TestImages == testImages {
 				ctl = append(ctl, x)
 			}
 		}
@@ -117,7 +131,7 @@ func (g *generator) writeControls(b *strings.Builder, d *specData) {
 			rows = append(rows, []string{x.Framework + " (`" + x.File + "`)", input, fmt.Sprint(x.Seed), pct(x.TestError), pct(x.ValError)})
 		}
 		var sb strings.Builder
-		fmt.Fprintf(&sb, "### %s, %s iterations\n\n", r.RR.Name, thousands(c.Training.Iterations))
+		fmt.Fprintf(&sb, "### %s, %s iterations, test error on %s test images\n\n", r.RR.Name, thousands(c.Training.Iterations), thousands(testImages))
 		sb.WriteString(mdTable([]string{"training", "input", "seeds", "test error (%)", "val error (%)"}, rows))
 		sb.WriteString("\n")
 		if len(ours) > 0 && len(theirs) > 0 {

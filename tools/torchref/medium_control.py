@@ -36,6 +36,8 @@ ap.add_argument("--seed", type=int, default=1)
 ap.add_argument("--iterations", type=int, default=8000)
 ap.add_argument("--interval", type=int, default=500)
 ap.add_argument("--threads", type=int, default=2)
+ap.add_argument("--test-subset", type=int, default=0,
+                help="evaluate on the first N test images (0: all 10,000; the quick scale uses 5,000)")
 ap.add_argument("--archive", default=os.path.join(HERE, "../../../shared/datasets/cifar10/cifar-10-binary.tar.gz"))
 ap.add_argument("--pixels", choices=["unit", "raw"], default="unit",
                 help="unit: x/255 - mean, as our engine; raw: x - mean on 0..255 (the first control run's input)")
@@ -59,6 +61,8 @@ for c in range(10):
     held[np.flatnonzero(Y == c)[-500:]] = True
 Xtr, Ytr, Xval, Yval = X[~held], Y[~held], X[held], Y[held]
 Xte, Yte = batch("test_batch")
+if a.test_subset > 0:
+    Xte, Yte = Xte[:a.test_subset], Yte[:a.test_subset]
 # Pixels on the [0, 1] scale, as our engine feeds them (datasets/cifar10:
 # x/255 - mean): with BN after the first conv the scale changes nothing in
 # the forward pass, but it sets conv1's effective learning rate and weight
@@ -132,7 +136,7 @@ res = {"framework": f"PyTorch {torch.__version__}", "model": f"resnet-{a.depth}"
        "recipe": "cifar-paper at medium scale: 8,000 iterations of batch 128, LR 0.1 /10 at 4,000 and 6,000, momentum 0.9, "
                  "weight decay 1e-4, 45k/5k split, per-pixel mean, pad-4 crop + flip" if a.iterations == 8000 else
                  f"cifar-paper at {a.iterations} iterations (LR steps {steps})",
-       "pixels": a.pixels, "iterations": a.iterations, "threads": a.threads, "host": platform.processor() or platform.machine(),
+       "pixels": a.pixels, "iterations": a.iterations, "test_images": len(Xte), "threads": a.threads, "host": platform.processor() or platform.machine(),
        "script": "tools/torchref/medium_control.py", "final": curve[-1], "curve": curve}
 os.makedirs(os.path.dirname(out_path), exist_ok=True)
 tmp = out_path + ".tmp"
