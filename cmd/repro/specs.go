@@ -17,6 +17,7 @@ import (
 
 	"github.com/resnet-repro/resnet-repro/experiments"
 	"github.com/resnet-repro/resnet-repro/reproduce"
+	"github.com/resnet-repro/resnet-repro/results"
 )
 
 // specsDeps are the hooks the specs command takes from the rest of the
@@ -48,7 +49,14 @@ func newSpecsCommand(deps specsDeps) *cli.Command {
 			if len(rest) > 0 {
 				return badInput("specs: unexpected argument %q (did you mean `repro specs show %s`?)", rest[0], rest[0])
 			}
-			return listSpecs(c.App.Writer, deps, opts)
+			// The measured cost comes from the scale's database, when there
+			// is one (results/SCALE.db).
+			var db *results.DB
+			if d, err := results.OpenReadOnly(results.ScalePath(opts.Scale)); err == nil {
+				defer d.Close()
+				db = d
+			}
+			return listSpecs(c.App.Writer, deps, opts, db)
 		},
 		Subcommands: []*cli.Command{{
 			Name:      "show",
@@ -108,7 +116,7 @@ func specsOptions(c *cli.Context, format *string) (experiments.Options, []string
 // trainings (runs x seeds), images processed and, with the hook, total
 // multiply-adds at the chosen scale; then the title or, out of scope, the
 // reason.
-func listSpecs(w io.Writer, deps specsDeps, opts experiments.Options) error {
+func listSpecs(w io.Writer, deps specsDeps, opts experiments.Options, db *results.DB) error {
 	specs, err := experiments.Builtin(deps.validate)
 	if err != nil {
 		return err
@@ -118,7 +126,7 @@ func listSpecs(w io.Writer, deps specsDeps, opts experiments.Options) error {
 	if deps.macs != nil {
 		head += "\tMULTIPLY-ADDS"
 	}
-	fmt.Fprintln(tw, head+"\tTITLE")
+	fmt.Fprintln(tw, head+"\tMEASURED\tTITLE")
 	var total experiments.Cost
 	for _, s := range specs {
 		r, err := s.Resolve(opts)
@@ -138,7 +146,7 @@ func listSpecs(w io.Writer, deps specsDeps, opts experiments.Options) error {
 		if deps.macs != nil {
 			line += "\t" + count(cost.MultiplyAdds)
 		}
-		fmt.Fprintln(tw, line+"\t"+title)
+		fmt.Fprintln(tw, line+"\t"+measuredCost(db, r)+"\t"+title)
 		total.Trainings += cost.Trainings
 		total.TrainImages += cost.TrainImages
 		total.EvalImages += cost.EvalImages
@@ -148,7 +156,7 @@ func listSpecs(w io.Writer, deps specsDeps, opts experiments.Options) error {
 	if deps.macs != nil {
 		line += "\t" + count(total.MultiplyAdds)
 	}
-	fmt.Fprintln(tw, line+"\t(scale "+opts.Scale+"; a run shared by several specs is counted in each)")
+	fmt.Fprintln(tw, line+"\t\t(scale "+opts.Scale+"; a run shared by several specs is counted in each; MEASURED: trainings done in results/"+opts.Scale+".db and their training time, h:mm)")
 	return tw.Flush()
 }
 
@@ -223,4 +231,34 @@ func blockStyle(n *yaml.Node) {
 	if flow {
 		n.Style = yaml.FlowStyle
 	}
+}
+
+// measuredCost is what a resolved spec's trainings cost where they ran:
+// "3/7 done, 1:02" (done trainings of the database and the sum of their
+// logged training wall time, hours:minutes); "-" without a database or
+// trainings.
+func measuredCost(db *results.DB, r *experiments.Resolved) string {
+	total, done := 0, 0
+	var sec float64
+	for _, rr := range r.Runs {
+		for _, id := range rr.IDs {
+			total++
+			if db == nil {
+				continue
+			}
+			run, err := db.GetRun(id)
+			if err != nil || run.Status != results.StatusDone {
+				continue
+			}
+			done++
+			if m, ok, err := db.LatestMetric(id, results.SplitTrain, results.MetricLoss); err == nil && ok {
+				sec += m.WallSeconds
+			}
+		}
+	}
+	if db == nil || total == 0 {
+		return "-"
+	}
+	m := int(sec/60 + 0.5)
+	return fmt.Sprintf("%d/%d done, %d:%02d", done, total, m/60, m%60)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/resnet-repro/resnet-repro/experiments"
+	"github.com/resnet-repro/resnet-repro/results"
 )
 
 func runRepro(args ...string) (code int, stdout, stderr string) {
@@ -46,7 +48,7 @@ func TestSpecsListWithMACsHook(t *testing.T) {
 	// = 96, so 3 x 1000 x 64 + 1000 x 96 = 288000 = "288k".
 	var out bytes.Buffer
 	deps := specsDeps{macs: func(experiments.Config) (int64, error) { return 1000, nil }}
-	if err := listSpecs(&out, deps, experiments.Options{Scale: "smoke"}); err != nil {
+	if err := listSpecs(&out, deps, experiments.Options{Scale: "smoke"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	var fig1 string
@@ -115,5 +117,45 @@ func TestSpecsShowErrors(t *testing.T) {
 		if code != 2 || !strings.Contains(errs, c.want) || strings.Count(errs, "\n") != 1 {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 and one line containing %q", c.args, code, errs, c.want)
 		}
+	}
+}
+
+func TestMeasuredCost(t *testing.T) {
+	s, err := experiments.Lookup("table6", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Resolve(experiments.Options{Scale: experiments.ScaleSmoke})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := measuredCost(nil, r); got != "-" {
+		t.Errorf("no database: %q", got)
+	}
+	db, err := results.Open(filepath.Join(t.TempDir(), "smoke.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// One done training whose last train/loss was logged after 3,570 s of
+	// training (59.5 min, shown rounded as 1:00), one still running.
+	done, running := r.Runs[0].IDs[0], r.Runs[1].IDs[0]
+	for _, id := range []string{done, running} {
+		if _, err := db.UpsertRun(results.Run{ID: id, Spec: "table6", Name: "x", Scale: "smoke", Seed: 1, Iterations: 4}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.AddMetrics([]results.Metric{{RunID: done, Iteration: 4, Split: results.SplitTrain, Name: results.MetricLoss, Value: 1, WallSeconds: 3570}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.MarkFinished(done, results.StatusDone, ""); err != nil {
+		t.Fatal(err)
+	}
+	trainings := 0
+	for _, rr := range r.Runs {
+		trainings += len(rr.IDs)
+	}
+	if got, want := measuredCost(db, r), fmt.Sprintf("1/%d done, 1:00", trainings); got != want {
+		t.Errorf("measured %q, want %q", got, want)
 	}
 }
