@@ -82,3 +82,20 @@ test-slurm: build
 # Run on a quiet machine: both programs are timed in interleaved rounds.
 bench: build deps-bench
 	$(GO) run ./tools/benchcompare -repro $(BIN) -out bench/RESULTS.md
+
+# The issue-15 training campaign (tools/campaign/issue15.sh): medium-scale
+# CIFAR specs, the PyTorch control and ResNet-20 at the paper's recipe, in
+# the background under nice, from a binary built once (bin/repro-campaign;
+# every run records its code version). Log: results/campaign.log. It
+# resumes exactly where the committed databases and checkpoints left off.
+# `make campaign-save` stops it and stages what the next session resumes
+# from (tools/campaign/save.sh); commit after it.
+.PHONY: campaign campaign-save
+campaign: build
+	@if pgrep -f "tools/campaign/issue15.sh" >/dev/null; then echo "make campaign: already running (results/campaign.log)"; exit 0; fi; \
+	cp $(BIN) bin/repro-campaign && \
+	BIN=bin/repro-campaign nohup nice -n 19 tools/campaign/issue15.sh >> results/campaign.log 2>&1 & \
+	echo "make campaign: started; follow it with tail -f results/campaign.log"
+
+campaign-save:
+	BIN=$(BIN) tools/campaign/save.sh
