@@ -385,7 +385,7 @@ func (g *generator) writeResults(b *strings.Builder, d *specData) {
 		b.WriteString("\n")
 	}
 	if len(d.Res.References) > 0 {
-		b.WriteString("### The paper's other rows (not trained here)\n\n")
+		b.WriteString("### Other rows: the paper's, and published reproductions where the spec names them (not trained here)\n\n")
 		header := []string{"method"}
 		for _, gr := range groups {
 			if slices.ContainsFunc(d.Res.References, func(r experiments.Reference) bool {
