@@ -62,10 +62,10 @@ var paperNumbers = map[string]float64{
 	"table6/Highway [42,43] (19 layers) test_error_std": 0.16, "table6/Highway [42,43] (19 layers) params": 2.3e6,
 	"table6/Highway [42,43] (32 layers) test_error": 8.80, "table6/Highway [42,43] (32 layers) params": 1.25e6,
 	// B.4, akamaster/pytorch_resnet_cifar10's README table ("Test err (this impl.)").
-	"table6/ResNet-20, akamaster/pytorch_resnet_cifar10 (PyTorch) test_error": 8.27,
-	"table6/ResNet-32, akamaster/pytorch_resnet_cifar10 (PyTorch) test_error": 7.37,
-	"table6/ResNet-44, akamaster/pytorch_resnet_cifar10 (PyTorch) test_error": 6.90,
-	"table6/ResNet-56, akamaster/pytorch_resnet_cifar10 (PyTorch) test_error": 6.61,
+	"table6/ResNet-20, akamaster/pytorch_resnet_cifar10 (PyTorch) test_error":  8.27,
+	"table6/ResNet-32, akamaster/pytorch_resnet_cifar10 (PyTorch) test_error":  7.37,
+	"table6/ResNet-44, akamaster/pytorch_resnet_cifar10 (PyTorch) test_error":  6.90,
+	"table6/ResNet-56, akamaster/pytorch_resnet_cifar10 (PyTorch) test_error":  6.61,
 	"table6/ResNet-110, akamaster/pytorch_resnet_cifar10 (PyTorch) test_error": 6.32,
 	// A.6 again, for Fig. 6's ResNet curves (A.9).
 	"fig6/resnet-20 test_error": 8.75, "fig6/resnet-32 test_error": 7.51, "fig6/resnet-44 test_error": 7.17,
