@@ -27,8 +27,8 @@ torch() {
 
 med table6 --only resnet-20
 torch 1
-med table6 --only resnet-56
 med table6 --only resnet-20 --seeds 3      # ResNet-20 seeds 2 and 3: our seed noise beside PyTorch's
+med table6 --only resnet-56
 med fig1                                   # plain-20, plain-56
 med table6 --only resnet-32
 med table6 --only resnet-44
