@@ -83,6 +83,10 @@ func LoadControls(dir string) ([]Control, error) {
 	return out, nil
 }
 
+// holdoutError is the final error (%) on CIFAR-10's 5k validation split, in
+// seedData.Values.
+const holdoutError = "holdout_val_error"
+
 // cifarTestImages is the size of the CIFAR-10 test set.
 const cifarTestImages = 10000
 
@@ -117,7 +121,9 @@ func (g *generator) writeControls(b *strings.Builder, d *specData) {
 		var oursVal []float64
 		for _, s := range r.done() {
 			ours = append(ours, s.Values["test_error"])
-			oursVal = append(oursVal, s.Values["val_error"])
+			if v, ok := s.Values[holdoutError]; ok {
+				oursVal = append(oursVal, v)
+			}
 		}
 		var theirs []float64
 		rows := [][]string{{"ours (" + r.RR.Name + ")", "x/255 - mean", seedList(r), spread(ours), spread(oursVal)}}

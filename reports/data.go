@@ -323,6 +323,9 @@ func (s *store) finalValues(id string, c experiments.Config) (map[string]float64
 	get("train_error", results.SplitTrain, results.MetricError)
 	if c.Dataset == "cifar10" {
 		get("test_error", results.SplitTest, results.MetricError)
+		// The 5k validation split of 45k/5k (not a spec metric: the
+		// cross-framework control shows it).
+		get(holdoutError, results.SplitVal, results.MetricError)
 	}
 	get("val_error", ev, results.MetricError)
 	get("top1_error", ev, results.MetricError)
