@@ -94,10 +94,35 @@ const cifarTestImages = 10000
 // same model, training length and test images: our seeds' mean test error against the
 // other framework's (same-input controls only), and whether they differ by
 // less than the seed noise.
-func (g *generator) writeControls(b *strings.Builder, d *specData) {
+//
+// Every scale in the databases is compared, not only the one reported, so
+// that a control of a scale still in training is seen.
+func (g *generator) writeControls(b *strings.Builder, d *specData) error {
 	if len(g.opts.Controls) == 0 {
-		return
+		return nil
 	}
+	var sections []string
+	for _, scale := range experiments.Scales {
+		e := d
+		if scale != d.Scale {
+			var err error
+			if e, err = g.loadBest(d.Spec, scale); err != nil {
+				return err
+			}
+		}
+		sections = append(sections, g.controlSections(e)...)
+	}
+	if len(sections) == 0 {
+		return nil
+	}
+	b.WriteString("## Cross-framework control\n\nThe same recipe trained in another framework (`tools/torchref/medium_control.py`; the data order differs, the recipe does not). Final numbers of each training.\n\n")
+	b.WriteString(strings.Join(sections, ""))
+	return nil
+}
+
+// controlSections are writeControls' sections for the runs of d (one
+// scale) that have controls and a finished training.
+func (g *generator) controlSections(d *specData) []string {
 	var sections []string
 	for _, r := range d.Runs {
 		c := r.RR.Config
@@ -114,7 +139,7 @@ func (g *generator) writeControls(b *strings.Builder, d *specData) {
 				ctl = append(ctl, x)
 			}
 		}
-		if len(ctl) == 0 {
+		if len(ctl) == 0 || len(r.done()) == 0 {
 			continue
 		}
 		var ours []float64
@@ -137,7 +162,7 @@ func (g *generator) writeControls(b *strings.Builder, d *specData) {
 			rows = append(rows, []string{x.Framework + " (`" + x.File + "`)", input, fmt.Sprint(x.Seed), pct(x.TestError), pct(x.ValError)})
 		}
 		var sb strings.Builder
-		fmt.Fprintf(&sb, "### %s, %s iterations, test error on %s test images\n\n", r.RR.Name, thousands(c.Training.Iterations), thousands(testImages))
+		fmt.Fprintf(&sb, "### %s at %s scale: %s iterations, test error on %s test images\n\n", r.RR.Name, d.Scale, thousands(c.Training.Iterations), thousands(testImages))
 		sb.WriteString(mdTable([]string{"training", "input", "seeds", "test error (%)", "val error (%)"}, rows))
 		sb.WriteString("\n")
 		if len(ours) > 0 && len(theirs) > 0 {
@@ -150,16 +175,12 @@ func (g *generator) writeControls(b *strings.Builder, d *specData) {
 			if math.Abs(diff) >= n.Margin {
 				word = "outside seed noise"
 			}
-			fmt.Fprintf(&sb, "Ours minus PyTorch (same input): %s points of test error (ours %s over %d seeds, theirs %s over %d): **%s** (noise margin %s: %s).\n\n",
-				signed(diff), pct(meanOf(ours)), len(ours), pct(meanOf(theirs)), len(theirs), word, pct(n.Margin), n.Source)
+			fmt.Fprintf(&sb, "Ours minus PyTorch (same input): %s points of test error (ours %s over %s, theirs %s over %s): **%s** (noise margin %s: %s).\n\n",
+				signed(diff), pct(meanOf(ours)), seedsText(len(ours)), pct(meanOf(theirs)), seedsText(len(theirs)), word, pct(n.Margin), n.Source)
 		}
 		sections = append(sections, sb.String())
 	}
-	if len(sections) == 0 {
-		return
-	}
-	b.WriteString("## Cross-framework control\n\nThe same recipe trained in another framework (`tools/torchref/medium_control.py`; the data order differs, the recipe does not). Final numbers of each training.\n\n")
-	b.WriteString(strings.Join(sections, ""))
+	return sections
 }
 
 // seedList names the finished seeds of r: "1, 2, 3".
@@ -213,4 +234,12 @@ func controlNoise(ours, theirs []float64) experiments.Noise {
 		return experiments.Noise{}
 	}
 	return experiments.Noise{Margin: math.Sqrt(sum / float64(dof)), Source: "pooled seed std of the test error over " + strings.Join(what, " and ")}
+}
+
+// seedsText is "1 seed", "3 seeds".
+func seedsText(n int) string {
+	if n == 1 {
+		return "1 seed"
+	}
+	return fmt.Sprintf("%d seeds", n)
 }

@@ -37,7 +37,9 @@ func (g *generator) writeSpec(d *specData) error {
 		g.writeNotes(&b, d)
 		g.writeResults(&b, d)
 		g.writeClaims(&b, d)
-		g.writeControls(&b, d)
+		if err = g.writeControls(&b, d); err != nil {
+			return err
+		}
 		if err = g.writeOtherScales(&b, d); err != nil {
 			return err
 		}
