@@ -223,11 +223,8 @@ func controlNoise(ours, theirs []float64) experiments.Noise {
 		if len(g.xs) < 2 {
 			continue
 		}
-		m := meanOf(g.xs)
-		for _, x := range g.xs {
-			sum += (x - m) * (x - m)
-		}
-		dof += len(g.xs) - 1
+		ss, k := squaresAboutMean(g.xs)
+		sum, dof = sum+ss, dof+k
 		what = append(what, fmt.Sprintf("%s (%d seeds)", g.name, len(g.xs)))
 	}
 	if dof == 0 {

@@ -96,11 +96,8 @@ func pooledSeedStd(specs []*specData, metric string) (experiments.Noise, bool) {
 			for _, s := range r.done() {
 				seen[s.ID] = true
 			}
-			m := meanOf(xs)
-			for _, x := range xs {
-				sum += (x - m) * (x - m)
-			}
-			dof += len(xs) - 1
+			ss, k := squaresAboutMean(xs)
+			sum, dof = sum+ss, dof+k
 			names = append(names, fmt.Sprintf("%s (%d seeds, %s)", r.RR.Name, len(xs), d.Spec.ID))
 		}
 	}
@@ -113,4 +110,15 @@ func pooledSeedStd(specs []*specData, metric string) (experiments.Noise, bool) {
 		what = "pooled seed std of "
 	}
 	return experiments.Noise{Margin: math.Sqrt(sum / float64(dof)), Source: what + metric + " over " + strings.Join(names, ", ")}, true
+}
+
+// squaresAboutMean returns the sum of squared deviations of xs from their
+// mean and its degrees of freedom, len(xs)-1: one group's share of a
+// pooled variance sum_g ss_g / sum_g dof_g.
+func squaresAboutMean(xs []float64) (ss float64, dof int) {
+	m := meanOf(xs)
+	for _, x := range xs {
+		ss += (x - m) * (x - m)
+	}
+	return ss, len(xs) - 1
 }

@@ -73,14 +73,3 @@ func thousands(n int) string {
 	}
 	return strings.Join(append([]string{s}, out...), ",")
 }
-
-// runsOfModel returns the runs of d that train model, in spec order.
-func runsOfModel(d *specData, model string) []*runData {
-	var out []*runData
-	for _, r := range d.Runs {
-		if r.RR.Config.Model == model && r.RR.Config.ProxyOf == "" && !slices.Contains(out, r) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
