@@ -92,10 +92,11 @@ bench: build deps-bench
 # from (tools/campaign/save.sh); commit after it.
 .PHONY: campaign campaign-save
 campaign: build
-	@if pgrep -f "tools/campaign/issue15.sh" >/dev/null; then echo "make campaign: already running (results/campaign.log)"; exit 0; fi; \
+	@if [ -f results/campaign.pid ] && kill -0 "$$(cat results/campaign.pid)" 2>/dev/null; then \
+		echo "make campaign: already running (pid $$(cat results/campaign.pid); results/campaign.log)"; exit 0; fi; \
 	cp $(BIN) bin/repro-campaign && \
-	BIN=bin/repro-campaign nohup nice -n 19 tools/campaign/issue15.sh >> results/campaign.log 2>&1 & \
-	echo "make campaign: started; follow it with tail -f results/campaign.log"
+	{ BIN=bin/repro-campaign nohup nice -n 19 tools/campaign/issue15.sh >> results/campaign.log 2>&1 & echo $$! > results/campaign.pid; } && \
+	echo "make campaign: started (pid $$(cat results/campaign.pid)); follow it with tail -f results/campaign.log"
 
 campaign-save:
 	BIN=$(BIN) tools/campaign/save.sh
