@@ -8,6 +8,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -40,6 +41,79 @@ func PlotSize(w, h vg.Length) (int, int) {
 var palette = []color.RGBA{
 	{0x1f, 0x77, 0xb4, 0xff}, {0xd6, 0x27, 0x28, 0xff}, {0x2c, 0xa0, 0x2c, 0xff}, {0xff, 0x7f, 0x0e, 0xff},
 	{0x94, 0x67, 0xbd, 0xff}, {0x8c, 0x56, 0x4b, 0xff}, {0xe3, 0x77, 0xc2, 0xff}, {0x7f, 0x7f, 0x7f, 0xff},
+}
+
+// Depth colours: one colour per depth in every curve figure, so a reader
+// follows "the 56-layer net" across Fig. 1, Fig. 6 and the proxies. The
+// paper's own colours are not in our reference transcription
+// (paper-targets.md A.9 lists series and axes only), so these are ours:
+// the shallowest depth of each figure family warm, the deepest dark.
+var depthColors = map[int]color.RGBA{
+	18: {0xe6, 0x9f, 0x00, 0xff}, 20: {0xe6, 0x9f, 0x00, 0xff}, // amber
+	32: {0x1f, 0x77, 0xb4, 0xff}, 34: {0x1f, 0x77, 0xb4, 0xff}, // blue
+	44: {0x2c, 0xa0, 0x2c, 0xff}, 50: {0x2c, 0xa0, 0x2c, 0xff}, // green
+	56: {0xd6, 0x27, 0x28, 0xff}, 101: {0xd6, 0x27, 0x28, 0xff}, // red
+	110: {0x20, 0x20, 0x20, 0xff}, 152: {0x20, 0x20, 0x20, 0xff}, // near-black
+	1202: {0xe3, 0x77, 0xc2, 0xff}, // pink
+}
+
+// panelColors picks a colour for each model of a panel: its depth colour
+// when every model of the panel has one and no two share it, else the
+// palette in panel order (Fig. 7 shows plain-20 beside ResNet-20).
+func panelColors(models []string) []color.Color {
+	out := make([]color.Color, len(models))
+	seen := map[color.RGBA]bool{}
+	byDepth := true
+	for i, m := range models {
+		c, ok := depthColors[modelDepth(m)]
+		if !ok || seen[c] {
+			byDepth = false
+			break
+		}
+		seen[c] = true
+		out[i] = c
+	}
+	if !byDepth {
+		for i := range out {
+			out[i] = palette[i%len(palette)]
+		}
+	}
+	return out
+}
+
+// modelDepth is the number after the last dash of a model name
+// ("resnet-110" -> 110), or 0.
+func modelDepth(model string) int {
+	n := 0
+	if _, err := fmt.Sscanf(model[strings.LastIndex(model, "-")+1:], "%d", &n); err != nil {
+		return 0
+	}
+	return n
+}
+
+// legendGap is the space between the axes and the legend beside them, and
+// the legend's own right margin (points).
+const legendGap vg.Length = 8
+
+// titleRoom is the space kept above a plot's title, whose ascenders
+// otherwise touch the image's top edge (points).
+const titleRoom vg.Length = 4
+
+// besideLegend lays out a plot whose legend stands in a strip to the right
+// of its axes, never over a curve: the axes keep the width w, the strip is
+// as wide as the longest entry. It returns the total width and the
+// renderer; the legend's entries start level with the top of the axes.
+func besideLegend(p *plot.Plot, leg plot.Legend, w vg.Length) (vg.Length, func(c draw.Canvas)) {
+	leg.Left, leg.Top = true, true
+	strip := leg.Rectangle(draw.Canvas{}).Size().X + 2*legendGap
+	return w + strip, func(c draw.Canvas) {
+		p.Draw(draw.Crop(c, 0, -strip, 0, -titleRoom))
+		top := titleRoom
+		if p.Title.Text != "" {
+			top += p.Title.TextStyle.Rectangle(p.Title.Text).Size().Y + p.Title.Padding
+		}
+		leg.Draw(draw.Crop(c, w+legendGap, 0, 0, -top))
+	}
 }
 
 // savePlot renders draw into name.png and name.svg under the plot folder
@@ -125,21 +199,61 @@ func plottedSeed(r *runData, has func(id string) bool) (seedData, bool) {
 	return seedData{}, false
 }
 
+// Line styles of the curve figures: the paper's Fig. 4 and 6 draw
+// training error thin and dashed, test error bold.
+func trainStyle(col color.Color) draw.LineStyle {
+	return draw.LineStyle{Color: col, Width: vg.Points(thinWidth), Dashes: []vg.Length{vg.Points(4), vg.Points(2)}}
+}
+
+func testStyle(col color.Color) draw.LineStyle {
+	return draw.LineStyle{Color: col, Width: vg.Points(boldWide)}
+}
+
+// paperMarker is the glyph of the paper's final number on a curve plot.
+func paperMarker(col color.Color) draw.GlyphStyle {
+	return draw.GlyphStyle{Color: col, Radius: vg.Points(4), Shape: draw.PyramidGlyph{}}
+}
+
+// legendKey is the grey key to a plot's styles (dashed training, bold
+// test, the paper's marker) drawn under the runs' entries.
+var legendKey = color.Gray{Y: 0x70}
+
+// paperFinalTest is the paper's final test error of a run (its single
+// number or its mean over seeds), if the paper gives one that a curve of
+// this spec can be compared with: never for a CIFAR proxy of an ImageNet
+// net, whose paper numbers are ImageNet's.
+func paperFinalTest(d *specData, r *runData) (float64, bool) {
+	if d.Proxy {
+		return 0, false
+	}
+	for _, k := range []string{"test_error", "test_error_mean"} {
+		if v, ok := r.RR.Paper[k]; ok {
+			return v, true
+		}
+	}
+	return 0, false
+}
+
 // curvePanel draws training and test error against iterations. A panel
 // titled "training error..." shows only training error and one titled
 // "test error..." only test error (Fig. 1's two panels); others show both.
+// Where the paper gives a run's final test error, a marker of the run's
+// colour stands at the right end of the x axis at that value.
 func (g *generator) curvePanel(b *strings.Builder, d *specData, name, title string, runs []string) ([]string, []string, error) {
 	showTrain := !strings.HasPrefix(title, "test error")
 	showTest := !strings.HasPrefix(title, "training error")
 	type curve struct {
 		label      string
-		col        color.Color
+		model      string
 		train, tst plotter.XYs
+		paper      float64
+		hasPaper   bool
+		iterations int
 	}
 	var curves []curve
 	var missing []string
 	ymax := 0.0
-	for i, rn := range runs {
+	for _, rn := range runs {
 		r := d.run(rn)
 		if r == nil {
 			continue
@@ -164,7 +278,7 @@ func (g *generator) curvePanel(b *strings.Builder, d *specData, name, title stri
 			missing = append(missing, rn+" ("+runState(r)+")")
 			continue
 		}
-		c := curve{label: rn, col: palette[i%len(palette)]}
+		c := curve{label: rn, model: r.RR.Config.Model, iterations: r.RR.Config.Training.Iterations}
 		if len(r.Seeds) > 1 {
 			c.label += fmt.Sprintf(" (seed %d)", s.Seed)
 		}
@@ -177,7 +291,17 @@ func (g *generator) curvePanel(b *strings.Builder, d *specData, name, title stri
 		for _, m := range testS {
 			c.tst = append(c.tst, plotter.XY{X: float64(m.Iteration) / 1e4, Y: m.Value})
 		}
-		for _, xy := range append(slices.Clone(c.train), c.tst...) {
+		if showTest {
+			c.paper, c.hasPaper = paperFinalTest(d, r)
+		}
+		var shown plotter.XYs
+		if showTrain {
+			shown = append(shown, c.train...)
+		}
+		if showTest {
+			shown = append(shown, c.tst...)
+		}
+		for _, xy := range shown {
 			if !math.IsNaN(xy.Y) && !math.IsInf(xy.Y, 0) {
 				ymax = max(ymax, xy.Y)
 			}
@@ -188,21 +312,38 @@ func (g *generator) curvePanel(b *strings.Builder, d *specData, name, title stri
 		b.WriteString("No curves yet: no run of this panel has logged an evaluation.\n\n")
 		return nil, missing, nil
 	}
+	models := make([]string, len(curves))
+	for i, c := range curves {
+		models[i] = c.model
+	}
+	cols := panelColors(models)
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "iter. (1e4)"
 	p.Y.Label.Text = "error (%)"
 	p.Y.Min, p.Y.Max = 0, min(100, math.Ceil(ymax/5)*5+5)
 	p.X.Min = 0
-	p.Legend.Top = true
+	p.Y.Tick.Marker = errorTicks{}
+	p.Add(plotter.NewGrid())
+	leg := plot.NewLegend()
+	markers := false
+	xEnd := 0.0
 	for _, c := range curves {
+		xEnd = max(xEnd, float64(c.iterations)/1e4)
+	}
+	// The paper's markers stand in a column just past the end of the
+	// curves, one step apart, so that close values (6.43 to 8.75 in
+	// Fig. 6) do not hide each other.
+	markerStep := xEnd * 0.02
+	nMarkers := 0
+	for i, c := range curves {
 		var thumb plot.Thumbnailer
 		if showTrain && len(c.train) > 0 {
 			l, err := plotter.NewLine(finite(c.train))
 			if err != nil {
 				return nil, nil, err
 			}
-			l.LineStyle = draw.LineStyle{Color: c.col, Width: vg.Points(thinWidth), Dashes: []vg.Length{vg.Points(4), vg.Points(2)}}
+			l.LineStyle = trainStyle(cols[i])
 			p.Add(l)
 			thumb = l
 		}
@@ -211,20 +352,80 @@ func (g *generator) curvePanel(b *strings.Builder, d *specData, name, title stri
 			if err != nil {
 				return nil, nil, err
 			}
-			l.LineStyle = draw.LineStyle{Color: c.col, Width: vg.Points(boldWide)}
+			l.LineStyle = testStyle(cols[i])
 			p.Add(l)
 			thumb = l
 		}
+		if c.hasPaper {
+			nMarkers++
+			sc, err := plotter.NewScatter(plotter.XYs{{X: xEnd + float64(nMarkers)*markerStep, Y: c.paper}})
+			if err != nil {
+				return nil, nil, err
+			}
+			sc.GlyphStyle = paperMarker(cols[i])
+			p.Add(sc)
+			markers = true
+		}
 		if thumb != nil {
-			p.Legend.Add(c.label, thumb)
+			leg.Add(c.label, thumb)
 		}
 	}
-	files, err := g.savePlot(name, curveW, curveH, p.Draw)
+	if showTrain && showTest {
+		key := func(label string, st draw.LineStyle) error {
+			l, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 0}})
+			if err != nil {
+				return err
+			}
+			l.LineStyle = st
+			leg.Add(label, l)
+			return nil
+		}
+		if err := key("training error", trainStyle(legendKey)); err != nil {
+			return nil, nil, err
+		}
+		if err := key("test error", testStyle(legendKey)); err != nil {
+			return nil, nil, err
+		}
+	}
+	if markers {
+		sc, err := plotter.NewScatter(plotter.XYs{{X: 0, Y: 0}})
+		if err != nil {
+			return nil, nil, err
+		}
+		sc.GlyphStyle = paperMarker(legendKey)
+		leg.Add("paper, final test", sc)
+		p.X.Max = xEnd + float64(nMarkers+1)*markerStep
+	}
+	w, render := besideLegend(p, leg, curveW)
+	files, err := g.savePlot(name, w, curveH, render)
 	if err != nil {
 		return nil, nil, err
 	}
 	b.WriteString(embed(title, name))
+	if markers {
+		b.WriteString("Triangles just right of the curves: the paper's final test error of each net in its colour, after the paper's full recipe (the curves stop at this scale's iterations).\n\n")
+	}
 	return files, missing, nil
+}
+
+// errorTicks labels an error axis every 10 points when it spans more than
+// 50, every 5 above 20, else every 2: the default ticker labels a 0-90
+// axis at 0, 40 and 80 only.
+type errorTicks struct{}
+
+func (errorTicks) Ticks(lo, hi float64) []plot.Tick {
+	step := 2.0
+	switch {
+	case hi-lo > 50:
+		step = 10
+	case hi-lo > 20:
+		step = 5
+	}
+	var ts []plot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+		ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
+	}
+	return ts
 }
 
 // finite drops points that are NaN or infinite (a diverged loss).
@@ -238,8 +439,45 @@ func finite(xys plotter.XYs) plotter.XYs {
 	return out
 }
 
+// positive drops points a log axis cannot show (zero, negative, NaN, Inf).
+func positive(xys plotter.XYs) plotter.XYs {
+	out := plotter.XYs{}
+	for _, xy := range finite(xys) {
+		if xy.Y > 0 {
+			out = append(out, xy)
+		}
+	}
+	return out
+}
+
+// logTicks125 marks a log axis at 1, 2 and 5 times each power of ten
+// (labelled) and at the other integers times it (unlabelled), so an axis
+// that spans one or two decades still has several labels.
+type logTicks125 struct{}
+
+func (logTicks125) Ticks(lo, hi float64) []plot.Tick {
+	var ts []plot.Tick
+	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+		base := math.Pow(10, e)
+		for m := 1; m <= 9; m++ {
+			v := float64(m) * base
+			if v < lo || v > hi {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if m == 1 || m == 2 || m == 5 {
+				t.Label = strconv.FormatFloat(v, 'g', -1, 64)
+			}
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
 // responsePanel draws Fig. 7: the std of each layer's response, in layer
-// order or sorted by magnitude (descending).
+// order or sorted by magnitude (descending), on a log y axis: a plain
+// net's first layers (std about 30 in plain-56) and the residual nets'
+// responses (about 1) then stay apart instead of flattening each other.
 func (g *generator) responsePanel(b *strings.Builder, d *specData, name, title, order string, runs []string) ([]string, []string, error) {
 	p := plot.New()
 	p.Title.Text = title
@@ -247,12 +485,19 @@ func (g *generator) responsePanel(b *strings.Builder, d *specData, name, title, 
 	if order == "sorted" {
 		p.X.Label.Text = "layer index (sorted by magnitude)"
 	}
-	p.Y.Label.Text = "std"
-	p.Y.Min, p.X.Min = 0, 0
-	p.Legend.Top = true
+	p.Y.Label.Text = "std (log scale)"
+	p.X.Min = 0
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = logTicks125{}
+	p.Add(plotter.NewGrid())
+	leg := plot.NewLegend()
+	type series struct {
+		label, model string
+		xys          plotter.XYs
+	}
+	var all []series
 	var missing []string
-	n := 0
-	for i, rn := range runs {
+	for _, rn := range runs {
 		r := d.run(rn)
 		if r == nil {
 			continue
@@ -284,26 +529,41 @@ func (g *generator) responsePanel(b *strings.Builder, d *specData, name, title, 
 		for j, v := range stds {
 			xys = append(xys, plotter.XY{X: float64(j + 1), Y: v})
 		}
-		l, sc, err := plotter.NewLinePoints(finite(xys))
-		if err != nil {
-			return nil, nil, err
-		}
-		col := palette[i%len(palette)]
-		l.LineStyle = draw.LineStyle{Color: col, Width: vg.Points(1)}
-		sc.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(1.5), Shape: draw.CircleGlyph{}}
-		p.Add(l, sc)
 		label := rn
 		if len(r.Seeds) > 1 {
 			label += fmt.Sprintf(" (seed %d)", s.Seed)
 		}
-		p.Legend.Add(label, l, sc)
-		n++
+		all = append(all, series{label: label, model: r.RR.Config.Model, xys: positive(xys)})
 	}
-	if n == 0 {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, sr := range all {
+		for _, xy := range sr.xys {
+			lo, hi = min(lo, xy.Y), max(hi, xy.Y)
+		}
+	}
+	if math.IsInf(lo, 1) {
 		b.WriteString("No responses yet: no run of this panel has finished.\n\n")
 		return nil, missing, nil
 	}
-	files, err := g.savePlot(name, responseW, respH, p.Draw)
+	// A margin of a fifth of a decade each side (10^0.2 = 1.58).
+	p.Y.Min, p.Y.Max = lo/1.58, hi*1.58
+	models := make([]string, len(all))
+	for i, sr := range all {
+		models[i] = sr.model
+	}
+	cols := panelColors(models)
+	for i, sr := range all {
+		l, sc, err := plotter.NewLinePoints(sr.xys)
+		if err != nil {
+			return nil, nil, err
+		}
+		l.LineStyle = draw.LineStyle{Color: cols[i], Width: vg.Points(1)}
+		sc.GlyphStyle = draw.GlyphStyle{Color: cols[i], Radius: vg.Points(1.5), Shape: draw.CircleGlyph{}}
+		p.Add(l, sc)
+		leg.Add(sr.label, l, sc)
+	}
+	w, render := besideLegend(p, leg, responseW)
+	files, err := g.savePlot(name, w, respH, render)
 	if err != nil {
 		return nil, nil, err
 	}

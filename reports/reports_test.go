@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/xml"
 	"flag"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg/draw"
 	"image/png"
 	"math"
 	"os"
@@ -276,10 +278,29 @@ func TestPlotFiles(t *testing.T) {
 	// Fig. 3 three 160-point columns of 37 rows (resnet-34: image, conv1,
 	// pool, 32 convs, avg pool, fc), 42 + 37*17 + 12 = 683, rounded up to
 	// 684.
+	// Curve and Fig. 7 plots are wider by their legend strip
+	// (besideLegend), which depends on the labels: their width is checked
+	// against legendWidth below, computed the same way from the entries.
 	want := map[string][2]float64{
 		"fig1-left": {432, 288}, "fig1-right": {432, 288}, "fig6-middle": {432, 288},
 		"fig7-top": {432, 288}, "fig7-bottom": {432, 288},
 		"fig2-blocks": {210, 300}, "fig5-blocks": {420, 300}, "fig3-networks": {480, 684},
+	}
+	// The legend entries of each plot for this fixture's runs (trainings
+	// above; resnet-32 is running).
+	strip := func(entries ...string) float64 {
+		leg := plot.NewLegend()
+		for _, e := range entries {
+			leg.Add(e)
+		}
+		return float64(leg.Rectangle(draw.Canvas{}).Size().X + 2*legendGap)
+	}
+	for name, entries := range map[string][]string{
+		"fig1-left": {"plain-20", "plain-56"}, "fig1-right": {"plain-20", "plain-56"},
+		"fig6-middle": {"resnet-20", "resnet-32, running, 2/4 iterations", "resnet-110 (seed 1)", "training error", "test error", "paper, final test"},
+		"fig7-top":    {"resnet-20", "resnet-110 (seed 1)"}, "fig7-bottom": {"resnet-20", "resnet-110 (seed 1)"},
+	} {
+		want[name] = [2]float64{want[name][0] + strip(entries...), want[name][1]}
 	}
 	seen := map[string]bool{}
 	for _, f := range w.Files {
@@ -313,9 +334,16 @@ func TestPlotFiles(t *testing.T) {
 			if err := xml.Unmarshal(data, &doc); err != nil {
 				t.Fatalf("%s: %v", f, err)
 			}
-			wpt, hpt := strconv.FormatFloat(size[0], 'g', -1, 64)+"pt", strconv.FormatFloat(size[1], 'g', -1, 64)+"pt"
-			if doc.Width != wpt || doc.Height != hpt {
-				t.Errorf("%s is %sx%s, want %sx%s", f, doc.Width, doc.Height, wpt, hpt)
+			// vgsvg writes sizes rounded to 2 decimals.
+			pt := func(s string) float64 {
+				v, err := strconv.ParseFloat(strings.TrimSuffix(s, "pt"), 64)
+				if err != nil || !strings.HasSuffix(s, "pt") {
+					t.Fatalf("%s: size %q is not in points", f, s)
+				}
+				return v
+			}
+			if math.Abs(pt(doc.Width)-size[0]) > 0.01 || math.Abs(pt(doc.Height)-size[1]) > 0.01 {
+				t.Errorf("%s is %sx%s, want %.2fptx%.2fpt", f, doc.Width, doc.Height, size[0], size[1])
 			}
 		}
 	}
