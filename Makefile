@@ -43,7 +43,12 @@ deps-bench: deps
 	fi
 
 # The binary records the git revision it was built from in every run it trains.
-VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+# The code version a run records: the commit, "-dirty" when code differs
+# from it. Results (databases, reports, control outputs) do not count: the
+# campaign writes results/medium.db while it trains, and a binary built then
+# from committed code is that commit's code.
+VERSION := $(shell v=$$(git rev-parse --short HEAD 2>/dev/null) || v=unknown; \
+	git diff --quiet HEAD -- . ':(exclude)results/*.db' ':(exclude)reports' ':(exclude)tools/torchref/results' 2>/dev/null || v=$$v-dirty; echo $$v)
 
 build: deps
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/repro

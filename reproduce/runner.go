@@ -141,6 +141,9 @@ func (e *Env) RunSpecs(ctx context.Context, ids []string, opts RunOptions) (Summ
 	if err != nil {
 		return sum, err
 	}
+	if err := catalogSpecs(e.DB, ids); err != nil {
+		return sum, err
+	}
 	jobs := make([]*job, 0, len(planned))
 	for _, p := range planned {
 		def, err := DefineRun(p.Config) // Plan checked that it defines

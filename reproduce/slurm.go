@@ -417,6 +417,9 @@ func Submit(ctx context.Context, db *results.DB, specs []string, o SubmitOptions
 			return sub, err
 		}
 	}
+	if err := catalogSpecs(db, specs); err != nil {
+		return sub, err
+	}
 	sub.JobID, err = sbatch(ctx, o.Sbatch, a)
 	if err != nil {
 		return sub, err

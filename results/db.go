@@ -98,7 +98,7 @@ func OpenReadOnly(path string) (*DB, error) {
 	if err == nil {
 		err = checkVersion(v)
 		if err == nil && v < len(migrations) {
-			err = fmt.Errorf("schema version %d is older than this program's (%d); open it once read-write (any repro command that writes results) to migrate it", v, len(migrations))
+			err = fmt.Errorf("schema version %d is older than this program's (%d); upgrade it in place with `repro upgrade --db %s` (nothing is lost)", v, len(migrations), path)
 		}
 	}
 	if err != nil {
@@ -196,7 +196,7 @@ func openReadOnlyPool(abs string, guard bool) (*sql.DB, error) {
 	if guard {
 		drv.ConnectHook = func(c *sqlite3.SQLiteConn) error {
 			c.RegisterAuthorizer(readOnlyAuthorizer(nil))
-			return nil
+			return registerQueryFunctions(c)
 		}
 	}
 	params := url.Values{

@@ -62,9 +62,12 @@ func TestOpenCreatesAndMigrates(t *testing.T) {
 		{"PRAGMA busy_timeout", fmt.Sprint(busyTimeout.Milliseconds())},
 		{"SELECT count(*) FROM schema_version", fmt.Sprint(len(migrations))},
 		{"SELECT max(version) FROM schema_version", fmt.Sprint(SchemaVersion())},
-		// The five tables of the data model (design.md).
+		// The five tables of the data model (design.md), and version 2's
+		// run_specs and paper_targets and its two views.
 		{"SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'schema_version' ORDER BY name)",
-			"checkpoints,events,metrics,responses,runs"},
+			"checkpoints,events,metrics,paper_targets,responses,run_specs,runs"},
+		{"SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name)",
+			"curves,run_summary"},
 	}
 	for _, c := range checks {
 		if got := scalar[string](t, db, c.query); got != c.want {

@@ -83,6 +83,7 @@ type shardRun struct {
 	events      []Event
 	checkpoints []Checkpoint
 	responses   []Response
+	specs       []RunSpec
 }
 
 // MergeShard folds the shard at shardPath (a results database written by one
@@ -114,7 +115,7 @@ func MergeShard(dst *DB, shardPath string) (MergeReport, error) {
 	if abs == dst.path {
 		return report, fmt.Errorf("shard %s: %w: it is the database being merged into", abs, ErrBadShard)
 	}
-	runs, err := readShard(abs)
+	runs, targets, err := readShard(abs)
 	if err != nil {
 		return report, fmt.Errorf("shard %s: %w: %v", abs, ErrBadShard, err)
 	}
@@ -131,7 +132,7 @@ func MergeShard(dst *DB, shardPath string) (MergeReport, error) {
 				Metrics: len(sr.metrics), Events: len(sr.events), Checkpoints: len(sr.checkpoints), Responses: len(sr.responses),
 			})
 		}
-		return nil
+		return insertPaperTargets(ctx, tx, targets)
 	})
 	if err != nil {
 		return MergeReport{Shard: abs}, fmt.Errorf("merge shard %s into %s: %w", abs, dst.path, err)
@@ -139,52 +140,60 @@ func MergeShard(dst *DB, shardPath string) (MergeReport, error) {
 	return report, nil
 }
 
-// readShard checks the shard and reads all its runs and rows in one read
-// transaction (a consistent snapshot even if a task is still writing it).
-func readShard(abs string) ([]shardRun, error) {
+// readShard checks the shard and reads all its runs and rows, and its paper
+// targets, in one read transaction (a consistent snapshot even if a task is
+// still writing it).
+func readShard(abs string) ([]shardRun, []PaperTarget, error) {
 	pool, err := openReadOnlyPool(abs, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer pool.Close()
 	ctx := context.Background()
 	if err := integrityCheck(ctx, pool); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tx, err := pool.BeginTx(ctx, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer tx.Rollback()
 	v, err := schemaVersion(ctx, tx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if v != len(migrations) {
-		return nil, fmt.Errorf("schema version %d, want %d (a shard is merged by the repro version that wrote it)", v, len(migrations))
+		return nil, nil, fmt.Errorf("schema version %d, want %d (a shard is merged by the repro version that wrote it)", v, len(migrations))
 	}
 	runs, err := listRuns(ctx, tx, RunFilter{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	targets, err := paperTargets(ctx, tx)
+	if err != nil {
+		return nil, nil, err
 	}
 	out := make([]shardRun, len(runs))
 	for i, r := range runs {
 		sr := shardRun{run: r}
 		if sr.metrics, err = metrics(ctx, tx, r.ID, MetricFilter{}); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if sr.events, err = events(ctx, tx, r.ID); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if sr.checkpoints, err = checkpoints(ctx, tx, r.ID); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if sr.responses, err = responses(ctx, tx, r.ID); err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if sr.specs, err = runSpecs(ctx, tx, r.ID); err != nil {
+			return nil, nil, err
 		}
 		out[i] = sr
 	}
-	return out, nil
+	return out, targets, nil
 }
 
 // mergeRun applies the rules of MergeShard to one run inside tx.
@@ -236,11 +245,19 @@ ON CONFLICT (id) DO UPDATE SET
 		r.ID, r.Spec, r.Name, r.ConfigJSON, r.Scale, r.Seed, string(r.Status), formatTime(r.Created),
 		formatTime(r.Started), formatTime(r.Finished), formatTime(r.Updated),
 		r.Host, r.CodeVersion, r.Backend, r.Error, r.JobID, r.Iteration, r.Iterations)
-	return err
+	if err != nil {
+		return err
+	}
+	return insertRunSpec(ctx, tx, RunSpec{RunID: r.ID, Spec: r.Spec, Name: r.Name})
 }
 
 // addRows upserts the shard's rows of one run.
 func addRows(ctx context.Context, tx *sql.Tx, sr shardRun) error {
+	for _, rs := range sr.specs {
+		if err := insertRunSpec(ctx, tx, rs); err != nil {
+			return err
+		}
+	}
 	if err := insertMetrics(ctx, tx, sr.metrics); err != nil {
 		return err
 	}

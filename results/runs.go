@@ -136,6 +136,9 @@ ON CONFLICT (id) DO UPDATE SET
 		if err != nil {
 			return err
 		}
+		if err := insertRunSpec(ctx, tx, RunSpec{RunID: r.ID, Spec: r.Spec, Name: r.Name}); err != nil {
+			return err
+		}
 		out, err = getRun(ctx, tx, r.ID)
 		return err
 	})
@@ -174,8 +177,13 @@ func (db *DB) ListRuns(f RunFilter) ([]Run, error) {
 func listRuns(ctx context.Context, q queryer, f RunFilter) ([]Run, error) {
 	var where []string
 	var args []any
+	from := `SELECT ` + runColumns + ` FROM runs`
 	if f.Spec != "" {
-		where = append(where, "spec = ?")
+		// Every run the spec shares (run_specs), under the spec's own name
+		// for it: fig6 lists the runs that table6 registered first.
+		from = `SELECT ` + strings.NewReplacer("spec, name,", "rs.spec AS spec, rs.name AS name,").Replace(runColumns) +
+			` FROM runs JOIN run_specs rs ON rs.run_id = runs.id`
+		where = append(where, "rs.spec = ?")
 		args = append(args, f.Spec)
 	}
 	if f.Scale != "" {
@@ -186,7 +194,7 @@ func listRuns(ctx context.Context, q queryer, f RunFilter) ([]Run, error) {
 		where = append(where, "status = ?")
 		args = append(args, string(f.Status))
 	}
-	query := `SELECT ` + runColumns + ` FROM runs`
+	query := from
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}

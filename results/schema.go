@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"path/filepath"
 )
 
 // migrations are the schema changes in order; migrations[i] takes the schema
@@ -75,10 +76,95 @@ CREATE TABLE responses (
 	PRIMARY KEY (run_id, layer_index)
 ) WITHOUT ROWID;
 `,
+	// Version 2 (issue 16): what a researcher needs to query the database
+	// without reading code. run_specs relates a run to every spec that
+	// shares it (runs.spec keeps the spec that registered it last);
+	// paper_targets holds the paper's numbers per spec and run; the views
+	// run_summary and curves answer the common questions in one SELECT.
+	// Existing runs get their own spec in run_specs; `repro upgrade` adds
+	// the specs that share them and the paper's targets.
+	`
+CREATE TABLE run_specs (
+	run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	spec   TEXT NOT NULL,                      -- a spec whose resolution includes this run
+	name   TEXT NOT NULL,                      -- the run's name within that spec
+	PRIMARY KEY (run_id, spec)
+) WITHOUT ROWID;
+CREATE INDEX run_specs_by_spec ON run_specs (spec, name);
+INSERT INTO run_specs (run_id, spec, name) SELECT id, spec, name FROM runs;
+
+CREATE TABLE paper_targets (
+	spec   TEXT NOT NULL,                      -- spec id, e.g. table6
+	run    TEXT NOT NULL,                      -- run name within the spec, e.g. resnet-110
+	metric TEXT NOT NULL,                      -- test_error, top1_error, ... (experiments.Metrics)
+	value  REAL NOT NULL,                      -- the paper's number (percent for errors)
+	source TEXT NOT NULL DEFAULT '',           -- where the paper gives it, e.g. "Table 6 (Sec 4.2)"
+	PRIMARY KEY (spec, run, metric)
+) WITHOUT ROWID;
+
+-- curves: every logged number as (run, iteration, metric, value), the
+-- metric named split_name (train_error, test_error, val_top5, train_loss).
+CREATE VIEW curves AS
+SELECT run_id AS run, iteration, split || '_' || name AS metric, value, epoch, wall_seconds
+FROM metrics;
+
+-- run_summary: one row per run and spec that includes it. The evaluation
+-- split is val for ImageNet runs and test for CIFAR-10 ones; final numbers
+-- are those of the last logged iteration; paper is the spec's target for
+-- the run (its test error, else its mean test error over seeds, else its
+-- top-1 error), delta = final_test_error - paper.
+CREATE VIEW run_summary AS
+WITH s AS (
+	SELECT r.*, rs.spec AS member_spec, rs.name AS member_name,
+		CASE WHEN json_extract(r.config_json, '$.dataset') = 'imagenet' THEN 'val' ELSE 'test' END AS eval_split
+	FROM runs r JOIN run_specs rs ON rs.run_id = r.id
+),
+f AS (
+	SELECT s.*,
+		(SELECT value FROM metrics m WHERE m.run_id = s.id AND m.split = 'train' AND m.name = 'error'
+			ORDER BY iteration DESC LIMIT 1) AS final_train_error,
+		(SELECT value FROM metrics m WHERE m.run_id = s.id AND m.split = s.eval_split AND m.name = 'error'
+			ORDER BY iteration DESC LIMIT 1) AS final_test_error,
+		(SELECT min(value) FROM metrics m WHERE m.run_id = s.id AND m.split = s.eval_split AND m.name = 'error') AS best_test_error,
+		(SELECT value FROM metrics m WHERE m.run_id = s.id AND m.split = s.eval_split AND m.name = 'top5'
+			ORDER BY iteration DESC LIMIT 1) AS final_top5_error,
+		(SELECT max(wall_seconds) FROM metrics m WHERE m.run_id = s.id) AS wall_seconds,
+		(SELECT value FROM paper_targets p WHERE p.spec = s.member_spec AND p.run = s.member_name
+			AND p.metric IN ('test_error', 'test_error_mean', 'top1_error')
+			ORDER BY CASE p.metric WHEN 'test_error' THEN 0 WHEN 'test_error_mean' THEN 1 ELSE 2 END LIMIT 1) AS paper
+	FROM s
+)
+SELECT id AS run, member_spec AS spec, member_name AS name,
+	(SELECT group_concat(spec, ',') FROM (SELECT spec FROM run_specs WHERE run_id = f.id ORDER BY spec)) AS specs,
+	json_extract(config_json, '$.model') AS model, scale, seed, status, iteration, iterations,
+	final_train_error, final_test_error, best_test_error, final_top5_error,
+	paper, round(final_test_error - paper, 4) AS delta,
+	wall_seconds, code_version, host, started, finished
+FROM f;
+`,
 }
 
 // SchemaVersion is the schema version this package writes.
 func SchemaVersion() int { return len(migrations) }
+
+// FileSchemaVersion is the schema version of the database file at path,
+// read without changing it (0 for a file this package never migrated).
+func FileSchemaVersion(path string) (int, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return 0, fmt.Errorf("results database %s: %w", path, err)
+	}
+	pool, err := openReadOnlyPool(abs, false)
+	if err != nil {
+		return 0, err
+	}
+	defer pool.Close()
+	v, err := schemaVersion(context.Background(), pool)
+	if err != nil {
+		return 0, fmt.Errorf("results database %s: %w", abs, describeOpenErr(err))
+	}
+	return v, nil
+}
 
 // migrate applies the missing migrations, each in its own transaction. The
 // version is read inside the transaction, so two processes opening a new file

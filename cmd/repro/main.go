@@ -73,6 +73,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			reportCommand(),
 			submitCommand(),
 			mergeCommand(),
+			upgradeCommand(),
 		},
 	}
 	quietUsageErrors(app.Commands)
