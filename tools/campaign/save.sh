@@ -35,6 +35,9 @@ fi
 keep=()
 for db in results/medium.db results/paper.db; do
 	[ -f "$db" ] || continue
+	# The campaign is stopped: bring the database to this binary's schema
+	# (in place, nothing lost) so the next session's binary reads it.
+	"$BIN" upgrade --db "$db"
 	# Latest checkpoint of every run that is not done.
 	while IFS='|' read -r id path; do
 		[ -n "$path" ] || continue
