@@ -280,11 +280,11 @@ func mean(xs []float64) float64 {
 
 // evaluate runs the network in inference mode over a CIFAR-10 split
 // (single view, the original image, Sec. 4.2) and returns the mean loss and
-// the top-1 error in percent. A last partial batch is padded with zeros
-// (inference-mode BN treats images independently) and only its real rows
-// count. probe, if set, is called with the number of real rows before each
-// batch.
-func evaluate(net *nn.Network[float32], split *cifar10.Split, mean []float32, x []float32, probe func(n int)) (loss, errPct float64) {
+// the top-1 and top-5 errors in percent. A last partial batch is padded with
+// zeros (inference-mode BN treats images independently) and only its real
+// rows count. probe, if set, is called with the number of real rows before
+// each batch.
+func evaluate(net *nn.Network[float32], split *cifar10.Split, mean []float32, x []float32, probe func(n int)) (loss, errPct, top5Pct float64) {
 	batch := net.Batch()
 	el, err := cifar10.NewEvalLoader(split, cifar10.EvalConfig{Batch: batch, Mean: mean})
 	if err != nil {
@@ -293,7 +293,7 @@ func evaluate(net *nn.Network[float32], split *cifar10.Split, mean []float32, x 
 	per := len(x) / batch
 	labels := make([]int, batch)
 	var sumLoss float64
-	var errs, total int
+	var errs, misses5, total int
 	for {
 		b, ok := el.Next()
 		if !ok {
@@ -312,9 +312,31 @@ func evaluate(net *nn.Network[float32], split *cifar10.Split, mean []float32, x 
 		l, e := lossOfRows(logits, labels, n, net.Classes)
 		sumLoss += l
 		errs += e
+		misses5 += topKMisses(logits, labels, n, net.Classes, 5)
 		total += n
 	}
-	return sumLoss / float64(total), 100 * float64(errs) / float64(total)
+	return sumLoss / float64(total), 100 * float64(errs) / float64(total), 100 * float64(misses5) / float64(total)
+}
+
+// topKMisses counts the first n rows whose label is not among the k largest
+// logits: a label is among them when fewer than k logits exceed its own
+// (ties count in its favour). With k >= classes nothing misses.
+func topKMisses(logits []float32, labels []int, n, classes, k int) int {
+	misses := 0
+	for i := 0; i < n; i++ {
+		row := logits[i*classes : (i+1)*classes]
+		own := row[labels[i]]
+		above := 0
+		for _, v := range row {
+			if v > own {
+				above++
+			}
+		}
+		if above >= k {
+			misses++
+		}
+	}
+	return misses
 }
 
 // lossOfRows sums the cross-entropy and counts top-1 errors of the first n rows.

@@ -45,6 +45,11 @@ func TestBadInputExitsTwo(t *testing.T) {
 		{[]string{"forward", "--model", "resnet-8", "--weights", w, "--input", wrongType, "--output", out}, "want float32"},
 		{[]string{"forward", "--model", "resnet-8", "--shortcut", "B", "--weights", w, "--input", good, "--output", out}, "missing tensor \"layer2.0.downsample.0.weight\""},
 		{[]string{"init", "--model", "resnet-8", "--seed", "1"}, "out"},
+		{[]string{"eval"}, "give --run ID, or --model and --weights"},
+		{[]string{"eval", "--run", "abc", "--model", "resnet-8"}, "a run's network is its own"},
+		{[]string{"eval", "--model", "resnet-8", "--shortcut", "B", "--weights", w, "--data", sharedData, "--offline"}, "missing tensor \"layer2.0.downsample.0.weight\""},
+		{[]string{"eval", "--model", "resnet-8", "--weights", w, "--limit", "20000", "--data", sharedData, "--offline"}, "first 20000 images"},
+		{[]string{"eval", "--run", "nosuchrun", "--db", filepath.Join(dir, "none.db")}, "none.db: file does not exist"},
 	}
 	for _, c := range cases {
 		code, _, errs := runRepro(c.args...)

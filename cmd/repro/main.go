@@ -74,6 +74,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			submitCommand(),
 			mergeCommand(),
 			upgradeCommand(),
+			evalCommand(),
 		},
 	}
 	quietUsageErrors(app.Commands)

@@ -113,6 +113,20 @@ func (s *Split) HoldOut(perClass int) (rest, held *Split, err error) {
 	return s.view(restName, restIdx), s.view(heldName, heldIdx), nil
 }
 
+// First returns the first k images of s, in s's order (`repro eval
+// --limit`: the same images another framework's script takes with x[:k]).
+// k must be in 1..s.Len().
+func (s *Split) First(k int) (*Split, error) {
+	if k < 1 || k > s.Len() {
+		return nil, fmt.Errorf("cifar10: first %d images of %s, which has %d", k, s.name, s.Len())
+	}
+	idx := make([]int32, k)
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	return s.view(fmt.Sprintf("%s[first %d]", s.name, k), idx), nil
+}
+
 // SubsetSeed fixes the shuffled order from which [Split.Subset] takes its
 // images. It is not a run's seed: every run at a scale sees the same subset.
 const SubsetSeed = 20160627 // CVPR 2016's first day; any fixed number would do

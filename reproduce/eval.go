@@ -1,0 +1,278 @@
+package reproduce
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/resnet-repro/resnet-repro/datasets/cifar10"
+	"github.com/resnet-repro/resnet-repro/engine/nn"
+	"github.com/resnet-repro/resnet-repro/engine/tensor"
+	"github.com/resnet-repro/resnet-repro/experiments"
+	"github.com/resnet-repro/resnet-repro/models"
+	"github.com/resnet-repro/resnet-repro/results"
+)
+
+// EventEval is the kind of the event `repro eval --record` adds to a run:
+// Detail is the EvalResult as JSON.
+const EventEval = "eval"
+
+// EvalRequest says what Evaluate measures: a run of the database (RunID),
+// or a network given by Def with the weights of a safetensors state dict.
+type EvalRequest struct {
+	// RunID is a run of e.DB. It is evaluated exactly as its training
+	// evaluated it: the same network, batch, data split and mean image, the
+	// same views (the test set and the 5k validation split on CIFAR-10; the
+	// center crop, 10-crop and multi-scale views its recipe lists on
+	// ImageNet). So its final checkpoint gives the numbers it recorded.
+	RunID string
+	// Weights is a safetensors file: with RunID, weights to evaluate in the
+	// run's place (a checkpoint of ours or a state dict with PyTorch names,
+	// as `repro init` writes); empty means the run's latest checkpoint.
+	// Without RunID it is required, and Def says the network.
+	Weights string
+	// Def and Batch give the network of a weights-only evaluation, which
+	// reads the CIFAR-10 test set (Limit > 0: its first Limit images) with
+	// the paper's single view and our recipe's input, x/255 minus the
+	// per-pixel mean of the 45k training split (Sec. 4.2).
+	Def   *models.Def
+	Batch int
+	Limit int
+	// Record adds the result to the run as an EventEval event (RunID only).
+	Record bool
+	// SaveWeights, when set, writes the evaluated weights and BN statistics
+	// (no optimizer state) as a safetensors state dict with PyTorch names.
+	SaveWeights string
+}
+
+// EvalMetric is one number of an evaluation, named as runs record them
+// (split test/val, name error/top5/loss; ImageNet's extra views as
+// error_10crop and so on). Recorded is the value the run logged for the
+// same weights' iteration, if it did.
+type EvalMetric struct {
+	Split       string  `json:"split"`
+	Name        string  `json:"name"`
+	Value       float64 `json:"value"`
+	Recorded    float64 `json:"recorded,omitempty"`
+	HasRecorded bool    `json:"has_recorded,omitempty"`
+}
+
+// Same reports whether the evaluation reproduced the recorded number bit
+// for bit (false when nothing was recorded).
+func (m EvalMetric) Same() bool { return m.HasRecorded && m.Value == m.Recorded }
+
+// EvalResult is what Evaluate measured.
+type EvalResult struct {
+	RunID     string       `json:"run_id,omitempty"`
+	Model     string       `json:"model"`
+	Weights   string       `json:"weights"`             // the file evaluated
+	Iteration int64        `json:"iteration,omitempty"` // of a checkpoint of ours; 0 for a state dict
+	Images    int          `json:"images"`              // images of the test (or val) set
+	Backend   string       `json:"backend"`
+	Metrics   []EvalMetric `json:"metrics"`
+}
+
+// Evaluate measures the request's weights (EvalRequest).
+func (e *Env) Evaluate(ctx context.Context, req EvalRequest) (EvalResult, error) {
+	if req.RunID != "" {
+		return e.evaluateRun(ctx, req)
+	}
+	if req.Weights == "" || req.Def == nil {
+		return EvalResult{}, errors.New("eval: name a run (--run ID) or a network and its weights (--model, --weights)")
+	}
+	if req.Record {
+		return EvalResult{}, errors.New("eval: --record needs a run (--run ID) to record the evaluation in")
+	}
+	return e.evaluateWeights(req)
+}
+
+// evaluateRun rebuilds the run's training view and evaluates the weights.
+func (e *Env) evaluateRun(ctx context.Context, req EvalRequest) (EvalResult, error) {
+	r, err := e.DB.GetRun(req.RunID)
+	if err != nil {
+		return EvalResult{}, fmt.Errorf("eval: run %s: %w", req.RunID, err)
+	}
+	var cfg experiments.Config
+	if err := json.Unmarshal([]byte(r.ConfigJSON), &cfg); err != nil || cfg.Training == nil || cfg.Eval == nil {
+		return EvalResult{}, fmt.Errorf("eval: run %s: its recorded configuration is not a training's (%v)", r.ID, err)
+	}
+	def, err := DefineRun(cfg)
+	if err != nil {
+		return EvalResult{}, fmt.Errorf("eval: run %s: %w", r.ID, err)
+	}
+	path := req.Weights
+	if path == "" {
+		ck, ok, err := e.DB.LatestCheckpoint(r.ID)
+		if err != nil {
+			return EvalResult{}, err
+		}
+		if !ok {
+			return EvalResult{}, fmt.Errorf("eval: run %s has no checkpoint; give its weights with --weights", r.ID)
+		}
+		path = ck.Path
+	}
+	j := &job{spec: r.Spec, name: r.Name, seed: int(r.Seed), id: r.ID, cfg: cfg, def: def,
+		label: fmt.Sprintf("%s/%s seed %d", r.Spec, r.Name, r.Seed)}
+	if err := e.dataReady(j); err != nil {
+		return EvalResult{}, err
+	}
+	src, err := e.newSource(ctx, j, seedFor(j.id))
+	if err != nil {
+		return EvalResult{}, err
+	}
+	defer src.close()
+	if cs, ok := src.(*cifarSource); ok {
+		cs.top5 = true
+	}
+	net, iteration, err := e.loadNet(def, cfg.Training.Batch, path)
+	if err != nil {
+		return EvalResult{}, err
+	}
+	res := EvalResult{RunID: r.ID, Model: cfg.Model, Weights: path, Iteration: iteration, Backend: e.backendName()}
+	x := make([]float32, net.InShape().Size())
+	ms, _, _, _, err := src.evaluate(net, x)
+	if err != nil {
+		return res, err
+	}
+	fms, err := src.final(net, j)
+	if err != nil {
+		return res, err
+	}
+	res.Images = evalImages(src)
+	recorded := map[[2]string]float64{}
+	if iteration > 0 {
+		rms, err := e.DB.Metrics(r.ID, results.MetricFilter{From: iteration, To: iteration})
+		if err != nil {
+			return res, err
+		}
+		for _, m := range rms {
+			recorded[[2]string{m.Split, m.Name}] = m.Value
+		}
+	}
+	for _, m := range append(ms, fms...) {
+		em := EvalMetric{Split: m.split, Name: m.name, Value: m.value}
+		em.Recorded, em.HasRecorded = recorded[[2]string{m.split, m.name}]
+		res.Metrics = append(res.Metrics, em)
+	}
+	if req.SaveWeights != "" {
+		if err := saveWeights(req.SaveWeights, net, res); err != nil {
+			return res, err
+		}
+	}
+	if req.Record {
+		detail, err := json.Marshal(res)
+		if err != nil {
+			return res, err
+		}
+		if err := e.DB.AddEvent(results.Event{RunID: r.ID, Iteration: iteration, Kind: EventEval, Detail: string(detail)}); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// evaluateWeights evaluates a state dict on the CIFAR-10 test set.
+func (e *Env) evaluateWeights(req EvalRequest) (EvalResult, error) {
+	if req.Def.Config.Classes != cifar10.NumClasses || req.Def.Config.Input != 32 {
+		return EvalResult{}, fmt.Errorf("eval: --weights without --run evaluates on CIFAR-10 (32x32, 10 classes); %s has %d classes at %dx%d (ImageNet weights: evaluate a trained run with --run)",
+			req.Def.Config.Model, req.Def.Config.Classes, req.Def.Config.Input, req.Def.Config.Input)
+	}
+	ds, err := e.cifar()
+	if err != nil {
+		return EvalResult{}, err
+	}
+	train45k, _ := ds.TrainVal()
+	test := ds.Test
+	if req.Limit > 0 {
+		if test, err = test.First(req.Limit); err != nil {
+			return EvalResult{}, fmt.Errorf("eval: --limit %d: %w", req.Limit, err)
+		}
+	}
+	batch := req.Batch
+	if batch <= 0 {
+		batch = 100
+	}
+	net, iteration, err := e.loadNet(req.Def, batch, req.Weights)
+	if err != nil {
+		return EvalResult{}, err
+	}
+	x := make([]float32, net.InShape().Size())
+	loss, top1, top5 := evaluate(net, test, cifar10.MeanImage(train45k), x, nil)
+	res := EvalResult{Model: req.Def.Config.Model, Weights: req.Weights, Iteration: iteration, Images: test.Len(), Backend: e.backendName(),
+		Metrics: []EvalMetric{
+			{Split: results.SplitTest, Name: results.MetricError, Value: top1},
+			{Split: results.SplitTest, Name: results.MetricTop5, Value: top5},
+			{Split: results.SplitTest, Name: results.MetricLoss, Value: loss},
+		}}
+	if req.SaveWeights != "" {
+		if err := saveWeights(req.SaveWeights, net, res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// loadNet builds def for batch images and loads the weights and BN
+// statistics of a safetensors file: a checkpoint of ours (its optimizer
+// state is ignored; iteration is the checkpoint's) or a state dict
+// (iteration 0).
+func (e *Env) loadNet(def *models.Def, batch int, path string) (*nn.Network[float32], int64, error) {
+	net, err := models.Build(nn.NewContext[float32](e.Backend), def, batch)
+	if err != nil {
+		return nil, 0, err
+	}
+	ts, meta, err := tensor.ReadSafetensors(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("eval: weights %s: %w", path, err)
+	}
+	weights := map[string]*tensor.Tensor{}
+	for name, t := range ts {
+		if !strings.HasPrefix(name, velocityPrefix) {
+			weights[name] = t
+		}
+	}
+	if err := models.LoadTensors(net, weights, path); err != nil {
+		return nil, 0, fmt.Errorf("eval: %w", err)
+	}
+	var iteration int64
+	if raw, ok := meta["trainer_state"]; ok {
+		var st trainerState
+		if err := json.Unmarshal([]byte(raw), &st); err != nil {
+			return nil, 0, fmt.Errorf("eval: %s: bad trainer state: %v", path, err)
+		}
+		iteration = int64(st.Iteration)
+	} else if raw, ok := meta["iteration"]; ok {
+		iteration, _ = strconv.ParseInt(raw, 10, 64)
+	}
+	return net, iteration, nil
+}
+
+// saveWeights writes net's weights and BN statistics (PyTorch names) with
+// what they are as metadata.
+func saveWeights(path string, net *nn.Network[float32], res EvalResult) error {
+	meta := map[string]string{"model": res.Model, "source": res.Weights, "iteration": strconv.FormatInt(res.Iteration, 10)}
+	if res.RunID != "" {
+		meta["run_id"] = res.RunID
+	}
+	for _, m := range res.Metrics {
+		meta[m.Split+"_"+m.Name] = strconv.FormatFloat(m.Value, 'g', -1, 64)
+	}
+	if err := tensor.WriteSafetensors(path, models.Tensors(net), meta); err != nil {
+		return fmt.Errorf("eval: save weights: %w", err)
+	}
+	return nil
+}
+
+// evalImages is the size of a source's evaluation set.
+func evalImages(src source) int {
+	switch s := src.(type) {
+	case *cifarSource:
+		return s.data.eval.Len()
+	case *imagenetSource:
+		return s.val.Len()
+	}
+	return 0
+}
