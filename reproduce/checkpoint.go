@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/resnet-repro/resnet-repro/engine/nn"
 	"github.com/resnet-repro/resnet-repro/engine/optim"
@@ -57,6 +58,80 @@ func fileSHA256(path string) (string, error) {
 	}
 	h := sha256.Sum256(raw)
 	return hex.EncodeToString(h[:]), nil
+}
+
+// EventCheckpointRejected is the event of a checkpoint that failed
+// verification on resume and was set aside (Detail: why, and where the file
+// went).
+const EventCheckpointRejected = "checkpoint_rejected"
+
+// rejectedSuffix is appended to the file name of a checkpoint set aside.
+const rejectedSuffix = ".rejected"
+
+// resume restores the run's newest checkpoint that verifies: its file's
+// SHA-256 is the one recorded when it was written (so its size and every
+// bit are), it belongs to this run and holds the recorded iteration. A
+// checkpoint that fails is reported, set aside (renamed with
+// rejectedSuffix, its record deleted, an EventCheckpointRejected event
+// added) and the previous one is tried. It returns false when the run has
+// no checkpoint (a fresh start), and an error when every checkpoint was
+// rejected: the next `repro run` then starts the run from its beginning.
+func (e *Env) resume(j *job, net *nn.Network[float32], opt *optim.SGD, st *trainerState) (bool, error) {
+	cks, err := e.DB.Checkpoints(j.id)
+	if err != nil || len(cks) == 0 {
+		return false, err
+	}
+	var rejected []string
+	for i := len(cks) - 1; i >= 0; i-- {
+		ck := cks[i]
+		err := verifyCheckpoint(ck)
+		if err == nil {
+			err = loadCheckpoint(ck.Path, net, opt, st)
+		}
+		if err == nil && int64(st.Iteration) != ck.Iteration {
+			err = fmt.Errorf("it holds iteration %d, recorded as %d", st.Iteration, ck.Iteration)
+		}
+		if err == nil {
+			if len(rejected) > 0 {
+				e.logf("%s: resuming from the older checkpoint at iteration %d", j.label, ck.Iteration)
+			}
+			return true, nil
+		}
+		aside := ck.Path + rejectedSuffix
+		if rerr := os.Rename(ck.Path, aside); rerr != nil {
+			aside = "nowhere: " + rerr.Error()
+		}
+		if derr := e.DB.DeleteCheckpoint(j.id, ck.Iteration); derr != nil {
+			return false, derr
+		}
+		e.event(j.id, int(ck.Iteration), EventCheckpointRejected, fmt.Sprintf("%v; set aside as %s", err, aside))
+		e.logf("%s: checkpoint at iteration %d rejected: %v (set aside as %s)", j.label, ck.Iteration, err, aside)
+		rejected = append(rejected, fmt.Sprintf("iteration %d: %v", ck.Iteration, err))
+	}
+	return false, fmt.Errorf("%s: no valid checkpoint left (%d rejected: %s); `repro run` again trains it from its start",
+		j.label, len(rejected), strings.Join(rejected, "; "))
+}
+
+// verifyCheckpoint checks that a checkpoint's file is the one written: its
+// SHA-256 equals the recorded one.
+func verifyCheckpoint(ck results.Checkpoint) error {
+	sum, err := fileSHA256(ck.Path)
+	if err != nil {
+		return err
+	}
+	if sum != ck.SHA256 {
+		return fmt.Errorf("%s: SHA-256 %s, recorded %s (the file changed after it was written)", ck.Path, sum[:12], shortHash(ck.SHA256))
+	}
+	return nil
+}
+
+// shortHash is the first 12 hex digits of a recorded hash (all of a
+// shorter one).
+func shortHash(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
 }
 
 // loadCheckpoint restores weights, BN statistics, velocity and trainer state.

@@ -139,12 +139,9 @@ func (e *Env) train(ctx context.Context, j *job) error {
 		window = max(1, w.Window)
 	}
 
-	if ck, ok, err := e.DB.LatestCheckpoint(j.id); err != nil {
+	if resumed, err := e.resume(j, net, opt, st); err != nil {
 		return err
-	} else if ok {
-		if err := loadCheckpoint(ck.Path, net, opt, st); err != nil {
-			return fmt.Errorf("%s: resuming from %s: %w", j.label, ck.Path, err)
-		}
+	} else if resumed {
 		e.event(j.id, st.Iteration, results.EventResume, fmt.Sprintf("from checkpoint at iteration %d", st.Iteration))
 		e.logf("%s: resuming at iteration %d/%d", j.label, st.Iteration, t.Iterations)
 	} else {

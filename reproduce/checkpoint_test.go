@@ -1,0 +1,114 @@
+package reproduce
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/resnet-repro/resnet-repro/results"
+)
+
+// TestResumeRejectsBadCheckpoint: with its latest checkpoint damaged (one
+// flipped bit, a truncated or empty file, a deleted file), an interrupted run
+// resumes from the previous kept checkpoint, sets the bad one aside with an
+// event, and ends with exactly the metrics of an uninterrupted run (issue
+// 19: before, a flipped bit gave a "done" run with other numbers). With
+// every checkpoint damaged the run fails with a message, is not marked done,
+// and the next `repro run` trains it from its start to the same numbers.
+func TestResumeRejectsBadCheckpoint(t *testing.T) {
+	requireData(t)
+	spec := specFile(t)
+	whole := newEnv(t, t.TempDir())
+	if sum, err := whole.RunSpecs(context.Background(), []string{spec}, smoke); err != nil || sum.Trained != 1 {
+		t.Fatalf("uninterrupted run: %+v %v", sum, err)
+	}
+	want, _ := allMetrics(t, whole.DB)
+	sameMetrics := func(what string, db *results.DB) {
+		t.Helper()
+		got, _ := allMetrics(t, db)
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d metrics, uninterrupted %d", what, len(got), len(want))
+		}
+		for i := range want {
+			if g, w := got[i], want[i]; g.Value != w.Value || g.Iteration != w.Iteration || g.Split != w.Split || g.Name != w.Name {
+				t.Errorf("%s: metric %d %s/%s@%d = %v, uninterrupted %v", what, i, got[i].Split, got[i].Name, got[i].Iteration, got[i].Value, want[i].Value)
+			}
+		}
+	}
+	damage := map[string]func(path string) error{
+		"flipped bit": func(p string) error {
+			raw, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			raw[len(raw)/2] ^= 0x10 // a bit inside the tensor data
+			return os.WriteFile(p, raw, 0o600)
+		},
+		"truncated": func(p string) error { return os.Truncate(p, 100) },
+		"empty":     func(p string) error { return os.Truncate(p, 0) },
+		"deleted":   os.Remove,
+	}
+	for name, harm := range damage {
+		t.Run(name, func(t *testing.T) {
+			part := newEnv(t, t.TempDir())
+			part.StopAt = 10 // checkpoints at 4 and 8 (every 4 iterations)
+			if sum, err := part.RunSpecs(context.Background(), []string{spec}, smoke); err != nil || sum.Stopped != 1 {
+				t.Fatalf("interrupted run: %+v %v", sum, err)
+			}
+			_, id := allMetrics(t, part.DB)
+			latest, ok, err := part.DB.LatestCheckpoint(id)
+			if err != nil || !ok || latest.Iteration != 8 {
+				t.Fatalf("latest checkpoint %+v %v %v, want iteration 8", latest, ok, err)
+			}
+			if err := harm(latest.Path); err != nil {
+				t.Fatal(err)
+			}
+			part.StopAt = 0
+			if sum, err := part.RunSpecs(context.Background(), []string{spec}, smoke); err != nil || sum.Trained != 1 {
+				t.Fatalf("resumed run: %+v %v", sum, err)
+			}
+			sameMetrics(name, part.DB)
+			events, _ := part.DB.Events(id)
+			var rejected, resumedAt4 bool
+			for _, e := range events {
+				rejected = rejected || (e.Kind == EventCheckpointRejected && e.Iteration == 8)
+				resumedAt4 = resumedAt4 || (e.Kind == results.EventResume && e.Iteration == 4)
+			}
+			if !rejected || !resumedAt4 {
+				t.Errorf("events %+v: want the checkpoint at 8 rejected and a resume at 4", events)
+			}
+			if name != "deleted" {
+				if _, err := os.Stat(latest.Path + rejectedSuffix); err != nil {
+					t.Errorf("the rejected checkpoint was not set aside: %v", err)
+				}
+			}
+		})
+	}
+	t.Run("all damaged", func(t *testing.T) {
+		part := newEnv(t, t.TempDir())
+		part.StopAt = 10
+		if sum, err := part.RunSpecs(context.Background(), []string{spec}, smoke); err != nil || sum.Stopped != 1 {
+			t.Fatalf("interrupted run: %+v %v", sum, err)
+		}
+		_, id := allMetrics(t, part.DB)
+		cks, _ := part.DB.Checkpoints(id)
+		for _, ck := range cks {
+			if err := os.Truncate(ck.Path, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		part.StopAt = 0
+		sum, err := part.RunSpecs(context.Background(), []string{spec}, smoke)
+		if err == nil || sum.Failed != 1 || !strings.Contains(err.Error(), "no valid checkpoint left (2 rejected") {
+			t.Fatalf("resume with no valid checkpoint: %+v %v", sum, err)
+		}
+		if r, _ := part.DB.GetRun(id); r.Status == results.StatusDone {
+			t.Fatal("a run with no valid checkpoint was marked done")
+		}
+		if sum, err := part.RunSpecs(context.Background(), []string{spec}, smoke); err != nil || sum.Trained != 1 {
+			t.Fatalf("retry from the start: %+v %v", sum, err)
+		}
+		sameMetrics("retrained from the start", part.DB)
+	})
+}
