@@ -46,6 +46,13 @@ type Env struct {
 	// is an error that says how to point at a local copy.
 	Offline           bool
 	Host, CodeVersion string
+	// AllowInexactResume lets a run resume under another backend or thread
+	// count than it trained with; the segment is then recorded as not
+	// bit-exact (results.Segment.Exact).
+	AllowInexactResume bool
+	// Heartbeat and LeaseStale time the run leases (defaultHeartbeat,
+	// defaultLeaseStale when zero; tests set less).
+	Heartbeat, LeaseStale time.Duration
 	// StopAt, when > 0, stops every run before that iteration as if the
 	// process had been interrupted (tests use it to exercise resume).
 	StopAt int
@@ -57,6 +64,9 @@ type Env struct {
 	inetOnce sync.Once
 	inet     *imagenet.Dataset
 	inetErr  error
+
+	holderOnce sync.Once
+	holderName string // this runner in leases (holder)
 
 	liveShown bool          // the live status line is on screen
 	liveEvery time.Duration // how often it is redrawn; 0 means once a second (tests set less)
@@ -123,6 +133,8 @@ type RunOptions struct {
 // Summary counts what a RunSpecs call did.
 type Summary struct {
 	Trained, Skipped, Failed, Diverged, Stopped int
+	// Busy counts runs skipped because another live process trains them.
+	Busy int
 }
 
 // RunSpecs trains every run of the named specs (built-in ids or spec
@@ -171,7 +183,16 @@ func (e *Env) RunSpecs(ctx context.Context, ids []string, opts RunOptions) (Summ
 		if err := e.dataReady(j); err != nil {
 			return sum, err // no run of this dataset can train: stop with the reason
 		}
-		err = e.train(ctx, j)
+		if ok, err := e.takeLease(j); err != nil {
+			return sum, err
+		} else if !ok {
+			sum.Busy++
+			continue
+		}
+		err = e.trainLeased(ctx, j)
+		if errors.Is(err, ErrInexactResume) {
+			return sum, err // the same settings or --allow-inexact-resume: nothing else is wrong with the run
+		}
 		switch {
 		case err == nil:
 			sum.Trained++

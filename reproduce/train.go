@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"time"
 
 	"github.com/resnet-repro/resnet-repro/datasets/cifar10"
@@ -139,6 +140,10 @@ func (e *Env) train(ctx context.Context, j *job) error {
 		window = max(1, w.Window)
 	}
 
+	exact, err := e.segmentSettings(j)
+	if err != nil {
+		return err
+	}
 	if resumed, err := e.resume(j, net, opt, st); err != nil {
 		return err
 	} else if resumed {
@@ -150,6 +155,16 @@ func (e *Env) train(ctx context.Context, j *job) error {
 	if err := e.DB.MarkStarted(j.id, results.StartInfo{Host: e.Host, CodeVersion: e.CodeVersion, Backend: e.backendName()}); err != nil {
 		return err
 	}
+	seg, err := e.DB.StartSegment(results.Segment{RunID: j.id, FromIteration: int64(st.Iteration), Host: e.Host, PID: os.Getpid(),
+		CodeVersion: e.CodeVersion, Backend: e.backendName(), Threads: e.Backend.Threads(), CPU: cpuFeatures(), Exact: exact})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := e.DB.EndSegment(j.id, seg.Started, int64(st.Iteration)); err != nil {
+			e.logf("warning: %s: recording the end of its segment: %v", j.label, err)
+		}
+	}()
 
 	if err := src.start(st.Iteration); err != nil {
 		return err

@@ -63,9 +63,10 @@ func TestOpenCreatesAndMigrates(t *testing.T) {
 		{"SELECT count(*) FROM schema_version", fmt.Sprint(len(migrations))},
 		{"SELECT max(version) FROM schema_version", fmt.Sprint(SchemaVersion())},
 		// The five tables of the data model (design.md), and version 2's
-		// run_specs and paper_targets and its two views.
+		// run_specs and paper_targets and its two views, and version 3's leases
+		// and segments.
 		{"SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'schema_version' ORDER BY name)",
-			"checkpoints,events,metrics,paper_targets,responses,run_specs,runs"},
+			"checkpoints,events,leases,metrics,paper_targets,responses,run_specs,runs,segments"},
 		{"SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name)",
 			"curves,run_summary"},
 	}

@@ -84,6 +84,7 @@ type shardRun struct {
 	checkpoints []Checkpoint
 	responses   []Response
 	specs       []RunSpec
+	segments    []Segment
 }
 
 // MergeShard folds the shard at shardPath (a results database written by one
@@ -191,6 +192,9 @@ func readShard(abs string) ([]shardRun, []PaperTarget, error) {
 		if sr.specs, err = runSpecs(ctx, tx, r.ID); err != nil {
 			return nil, nil, err
 		}
+		if sr.segments, err = segments(ctx, tx, r.ID); err != nil {
+			return nil, nil, err
+		}
 		out[i] = sr
 	}
 	return out, targets, nil
@@ -255,6 +259,11 @@ ON CONFLICT (id) DO UPDATE SET
 func addRows(ctx context.Context, tx *sql.Tx, sr shardRun) error {
 	for _, rs := range sr.specs {
 		if err := insertRunSpec(ctx, tx, rs); err != nil {
+			return err
+		}
+	}
+	for _, s := range sr.segments {
+		if err := insertSegment(ctx, tx, s); err != nil {
 			return err
 		}
 	}

@@ -142,6 +142,40 @@ SELECT id AS run, member_spec AS spec, member_name AS name,
 	wall_seconds, code_version, host, started, finished
 FROM f;
 `,
+	// Version 3 (issue 19): one trainer per run, and what trained each
+	// stretch of it. A lease names the process that trains a run (taken in
+	// a write transaction; a live holder's heartbeat keeps it). A segment is
+	// one process's stretch of a run, from a start or resume to a stop or
+	// finish, with the engine settings that decide its bits (backend,
+	// threads) and the CPU; exact = 0 marks a segment resumed under other
+	// settings than the one before it (no longer bit-exact).
+	`
+CREATE TABLE leases (
+	run_id    TEXT PRIMARY KEY REFERENCES runs (id) ON DELETE CASCADE,
+	holder    TEXT NOT NULL,                   -- host:pid:start of the holding process
+	host      TEXT NOT NULL,
+	pid       INTEGER NOT NULL,
+	started   TEXT NOT NULL,
+	heartbeat TEXT NOT NULL                    -- renewed while it trains
+) WITHOUT ROWID;
+
+CREATE TABLE segments (
+	run_id         TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	started        TEXT NOT NULL,
+	from_iteration INTEGER NOT NULL,
+	to_iteration   INTEGER,                    -- NULL while it trains (or if it was killed)
+	ended          TEXT,
+	host           TEXT NOT NULL DEFAULT '',
+	pid            INTEGER NOT NULL DEFAULT 0,
+	code_version   TEXT NOT NULL DEFAULT '',
+	backend        TEXT NOT NULL DEFAULT '',
+	threads        INTEGER NOT NULL DEFAULT 0,
+	precision      TEXT NOT NULL DEFAULT 'fp32',
+	cpu            TEXT NOT NULL DEFAULT '',   -- CPU model and the vector extensions the kernels use
+	exact          INTEGER NOT NULL DEFAULT 1,  -- 0: resumed under other settings than the segment before
+	PRIMARY KEY (run_id, started)
+) WITHOUT ROWID;
+`,
 }
 
 // SchemaVersion is the schema version this package writes.

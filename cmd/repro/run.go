@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -30,6 +31,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "checkpoints", Usage: "checkpoint directory (default: checkpoints/ beside the database)"},
 			&cli.StringFlag{Name: "imagenet", Usage: "ILSVRC-2012 folder (train/<wnid>/, val/); default: imagenet/ in the data directory. When present, quick and paper scale train ImageNet specs on it"},
 			&cli.BoolFlag{Name: "offline", EnvVars: []string{"REPRO_OFFLINE"}, Usage: "never download data; a missing dataset is an error"},
+			&cli.BoolFlag{Name: "allow-inexact-resume", Usage: "resume runs under another --backend or --threads than they trained with, recording them as no longer bit-exact"},
 			threadsFlag,
 			backendFlag,
 		},
@@ -57,7 +59,8 @@ func runCommand() *cli.Command {
 			}
 			host, _ := os.Hostname()
 			env := &reproduce.Env{DB: db, Backend: be, DataDir: c.String("data"), CheckpointDir: ckdir, Fresh: c.Bool("fresh"),
-				Log: c.App.ErrWriter, Host: host, CodeVersion: codeVersion(), ImageNetDir: c.String("imagenet"), Offline: c.Bool("offline")}
+				Log: c.App.ErrWriter, Host: host, CodeVersion: codeVersion(), ImageNetDir: c.String("imagenet"), Offline: c.Bool("offline"),
+				AllowInexactResume: c.Bool("allow-inexact-resume")}
 			if dir := c.String("imagenet"); dir != "" && !env.HasImageNet() {
 				return badInput("run: --imagenet %s: not a directory", dir)
 			}
@@ -72,7 +75,14 @@ func runCommand() *cli.Command {
 			sum, err := env.RunSpecs(ctx, c.Args().Slice(), reproduce.RunOptions{
 				Resolve: experiments.Options{Scale: scale, Seeds: c.Int("seeds"), ImageNet: env.HasImageNet()}, Only: c.StringSlice("only"),
 				RunIDs: c.StringSlice("run-id")})
-			fmt.Fprintf(c.App.Writer, "trained %d, skipped %d (done), diverged %d, failed %d, stopped %d\n", sum.Trained, sum.Skipped, sum.Diverged, sum.Failed, sum.Stopped)
+			busy := ""
+			if sum.Busy > 0 {
+				busy = fmt.Sprintf(", busy %d (trained by another process)", sum.Busy)
+			}
+			fmt.Fprintf(c.App.Writer, "trained %d, skipped %d (done), diverged %d, failed %d, stopped %d%s\n", sum.Trained, sum.Skipped, sum.Diverged, sum.Failed, sum.Stopped, busy)
+			if errors.Is(err, reproduce.ErrInexactResume) {
+				return asInput(err)
+			}
 			if err != nil && sum.Trained+sum.Skipped+sum.Diverged+sum.Failed == 0 && ctx.Err() == nil {
 				return asInput(err) // nothing ran: a bad spec, run name or data path
 			}
