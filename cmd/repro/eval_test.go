@@ -34,7 +34,7 @@ type evalReference struct {
 // fixture has one, gap 5.3e-5; measured, both frameworks give 14.28% and
 // 0.56%.)
 func TestEvalAgainstPyTorch(t *testing.T) {
-	raw, err := os.ReadFile("../../tools/torchref/results/eval-resnet-20-medium-seed1.json")
+	raw, err := os.ReadFile("../../tools/torchref/evals/resnet-20-medium-seed1.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ Usage (from the repository root; Debian's python3-torch; needs ../shared):
 
     /usr/bin/python3 tools/torchref/eval_control.py \\
         --weights results/weights/medium/resnet-20-seed1.safetensors --model resnet-20 \\
-        --out tools/torchref/results/eval-resnet-20-medium-seed1.json
+        --out tools/torchref/evals/resnet-20-medium-seed1.json
 
 The network is make_fixtures.py's (written from the paper, PyTorch names,
 option A shortcuts), in eval mode, in float64 from the float32 weights (so
