@@ -24,18 +24,6 @@ func TestResumeRejectsBadCheckpoint(t *testing.T) {
 		t.Fatalf("uninterrupted run: %+v %v", sum, err)
 	}
 	want, _ := allMetrics(t, whole.DB)
-	sameMetrics := func(what string, db *results.DB) {
-		t.Helper()
-		got, _ := allMetrics(t, db)
-		if len(got) != len(want) {
-			t.Fatalf("%s: %d metrics, uninterrupted %d", what, len(got), len(want))
-		}
-		for i := range want {
-			if g, w := got[i], want[i]; g.Value != w.Value || g.Iteration != w.Iteration || g.Split != w.Split || g.Name != w.Name {
-				t.Errorf("%s: metric %d %s/%s@%d = %v, uninterrupted %v", what, i, got[i].Split, got[i].Name, got[i].Iteration, got[i].Value, want[i].Value)
-			}
-		}
-	}
 	damage := map[string]func(path string) error{
 		"flipped bit": func(p string) error {
 			raw, err := os.ReadFile(p)
@@ -68,7 +56,8 @@ func TestResumeRejectsBadCheckpoint(t *testing.T) {
 			if sum, err := part.RunSpecs(context.Background(), []string{spec}, smoke); err != nil || sum.Trained != 1 {
 				t.Fatalf("resumed run: %+v %v", sum, err)
 			}
-			sameMetrics(name, part.DB)
+			got, _ := allMetrics(t, part.DB)
+			sameMetrics(t, name, got, want)
 			events, _ := part.DB.Events(id)
 			var rejected, resumedAt4 bool
 			for _, e := range events {
@@ -109,6 +98,7 @@ func TestResumeRejectsBadCheckpoint(t *testing.T) {
 		if sum, err := part.RunSpecs(context.Background(), []string{spec}, smoke); err != nil || sum.Trained != 1 {
 			t.Fatalf("retry from the start: %+v %v", sum, err)
 		}
-		sameMetrics("retrained from the start", part.DB)
+		got, _ := allMetrics(t, part.DB)
+		sameMetrics(t, "retrained from the start", got, want)
 	})
 }

@@ -53,14 +53,7 @@ func TestTwoRunnersTrainOnce(t *testing.T) {
 		t.Fatalf("the run was trained %d times (%+v, %+v), want once", trained, sums[0], sums[1])
 	}
 	got, id := allMetrics(t, envs[0].DB)
-	if len(got) != len(want) {
-		t.Fatalf("%d metrics, an uninterrupted run logs %d", len(got), len(want))
-	}
-	for i := range want {
-		if got[i].Value != want[i].Value || got[i].Iteration != want[i].Iteration || got[i].Name != want[i].Name || got[i].Split != want[i].Split {
-			t.Errorf("metric %d: %+v, uninterrupted %+v", i, got[i], want[i])
-		}
-	}
+	sameMetrics(t, "two runners", got, want)
 	events, _ := envs[0].DB.Events(id)
 	starts := 0
 	for _, e := range events {

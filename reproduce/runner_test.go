@@ -71,6 +71,20 @@ func allMetrics(t *testing.T, db *results.DB) ([]results.Metric, string) {
 	return ms, runs[0].ID
 }
 
+// sameMetrics fails the test unless got logs exactly want's metrics: the
+// same (split, name, iteration) rows with the same values, bit for bit.
+func sameMetrics(t *testing.T, what string, got, want []results.Metric) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d metrics, uninterrupted %d", what, len(got), len(want))
+	}
+	for i := range want {
+		if g, w := got[i], want[i]; g.Value != w.Value || g.Iteration != w.Iteration || g.Split != w.Split || g.Name != w.Name {
+			t.Errorf("%s: metric %d %s/%s@%d = %v, uninterrupted %s/%s@%d = %v", what, i, g.Split, g.Name, g.Iteration, g.Value, w.Split, w.Name, w.Iteration, w.Value)
+		}
+	}
+}
+
 // A run stopped mid-way (as by Ctrl-C or kill after a checkpoint) and
 // resumed ends with exactly the metrics of an uninterrupted run.
 func TestResumeIsExact(t *testing.T) {
