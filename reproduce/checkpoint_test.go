@@ -19,11 +19,7 @@ import (
 func TestResumeRejectsBadCheckpoint(t *testing.T) {
 	requireData(t)
 	spec := specFile(t)
-	whole := newEnv(t, t.TempDir())
-	if sum, err := whole.RunSpecs(context.Background(), []string{spec}, smoke); err != nil || sum.Trained != 1 {
-		t.Fatalf("uninterrupted run: %+v %v", sum, err)
-	}
-	want, _ := allMetrics(t, whole.DB)
+	want := uninterruptedMetrics(t, spec)
 	damage := map[string]func(path string) error{
 		"flipped bit": func(p string) error {
 			raw, err := os.ReadFile(p)

@@ -71,6 +71,18 @@ func allMetrics(t *testing.T, db *results.DB) ([]results.Metric, string) {
 	return ms, runs[0].ID
 }
 
+// uninterruptedMetrics trains spec once, uninterrupted, in a fresh
+// database and returns its metrics: the reference a resumed run must match.
+func uninterruptedMetrics(t *testing.T, spec string) []results.Metric {
+	t.Helper()
+	env := newEnv(t, t.TempDir())
+	if sum, err := env.RunSpecs(context.Background(), []string{spec}, smoke); err != nil || sum.Trained != 1 {
+		t.Fatalf("uninterrupted run: %+v %v", sum, err)
+	}
+	ms, _ := allMetrics(t, env.DB)
+	return ms
+}
+
 // sameMetrics fails the test unless got logs exactly want's metrics: the
 // same (split, name, iteration) rows with the same values, bit for bit.
 func sameMetrics(t *testing.T, what string, got, want []results.Metric) {
@@ -91,11 +103,7 @@ func TestResumeIsExact(t *testing.T) {
 	requireData(t)
 	spec := specFile(t)
 
-	whole := newEnv(t, t.TempDir())
-	if sum, err := whole.RunSpecs(context.Background(), []string{spec}, smoke); err != nil || sum.Trained != 1 {
-		t.Fatalf("uninterrupted run: %+v %v", sum, err)
-	}
-	want, _ := allMetrics(t, whole.DB)
+	want := uninterruptedMetrics(t, spec)
 
 	dir := t.TempDir()
 	part := newEnv(t, dir)
