@@ -58,6 +58,17 @@ vet: deps
 
 test: build vet
 	$(GO) test -timeout 20m ./...
+	$(MAKE) fuzz FUZZTIME=5s
+
+# Fuzz the readers of outside input (issue 19): each target for FUZZTIME
+# on top of its committed corpus (testdata/fuzz/); `make fuzz FUZZTIME=10m`
+# for a longer search. New crashers land in testdata/fuzz/ to commit.
+FUZZTIME ?= 30s
+.PHONY: fuzz
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNpy$$' -fuzztime $(FUZZTIME) ./engine/tensor
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeSafetensors$$' -fuzztime $(FUZZTIME) ./engine/tensor
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./experiments
 
 clean:
 	rm -rf bin

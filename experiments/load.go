@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"reflect"
@@ -306,8 +307,8 @@ func (v validator) run(s *Spec, i int, names map[string]bool) error {
 	case fam != FamilyResNet && r.Shortcut != "":
 		return v.keyAt(p+".shortcut", "run %q: a %s network has no shortcuts", r.Name, fam)
 	}
-	if r.Width < 0 {
-		return v.errAt(p+".width", "width must be positive")
+	if err := v.width(p+".width", r.Width); err != nil {
+		return err
 	}
 	if r.Seeds < 0 {
 		return v.errAt(p+".seeds", "seeds must be positive")
@@ -354,9 +355,22 @@ func (v validator) paper(p string, m map[string]float64) error {
 		if _, ok := Metrics[k]; !ok {
 			return v.keyAt(p+"."+k, "unknown metric %q (known: %s)", k, strings.Join(sortedKeys(Metrics), ", "))
 		}
+		if !finite(m[k]) {
+			return v.errAt(p+"."+k, "the paper's %s must be a finite number, not %v", k, m[k])
+		}
 	}
 	return nil
 }
+
+// width checks a width multiplier (0 = unset, the paper's width).
+func (v validator) width(p string, w float64) error {
+	if !(w >= 0 && finite(w)) {
+		return v.errAt(p, "width must be a finite positive number, not %v", w)
+	}
+	return nil
+}
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 func (v validator) references(s *Spec) error {
 	for i, r := range s.References {
@@ -409,8 +423,14 @@ func (v validator) claim(i int, c Claim, names, ids map[string]bool) error {
 	if !pair && (c.Margin != 0 || c.PaperGap != 0) {
 		return v.errAt(p, "margin and paper_gap are only for less and greater claims")
 	}
-	if c.Margin < 0 {
-		return v.errAt(p+".margin", "margin must not be negative")
+	if !(c.Margin >= 0 && !math.IsInf(c.Margin, 1)) {
+		return v.errAt(p+".margin", "margin must be a finite number, not negative")
+	}
+	if !finite(c.PaperGap) {
+		return v.errAt(p+".paper_gap", "paper_gap must be a finite number")
+	}
+	if c.Value != nil && !finite(*c.Value) {
+		return v.errAt(p+".value", "value must be a finite number")
 	}
 	for j, sc := range c.Scales {
 		if !ValidScale(sc) {
@@ -448,8 +468,8 @@ func (v validator) overrides(p string, m map[string]Override, dataset string) er
 				return v.errAt(q+"."+f.name, "%s must be positive", f.name)
 			}
 		}
-		if o.Width < 0 {
-			return v.errAt(q+".width", "width must be positive")
+		if err := v.width(q+".width", o.Width); err != nil {
+			return err
 		}
 		if !slices.IsSorted(o.Steps) || (len(o.Steps) > 0 && o.Steps[0] <= 0) {
 			return v.errAt(q+".steps", "steps must be positive and increasing")

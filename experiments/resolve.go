@@ -210,6 +210,9 @@ func (s *Spec) Resolve(opts Options) (*Resolved, error) {
 	if !slices.Contains(Scales, opts.Scale) {
 		return nil, fmt.Errorf("unknown scale %q (known: %s)", opts.Scale, ScaleList)
 	}
+	if opts.Seeds < 0 {
+		return nil, fmt.Errorf("--seeds %d: the number of seeds must be positive (0: the spec's)", opts.Seeds)
+	}
 	out := &Resolved{ID: s.ID, Artifact: s.Artifact, Title: s.Title, Kind: s.Kind, Reason: s.Reason,
 		Source: s.Source, File: s.File, Scale: opts.Scale, Notes: s.Notes, Ensembles: s.Ensembles,
 		References: s.References, Panels: s.Panels, Claims: s.Claims, Runs: []ResolvedRun{}}

@@ -23,7 +23,11 @@ type Layout struct {
 	Stages   []StageLayout `json:"stages"`
 	Params   int64         `json:"params"`
 	MACs     int64         `json:"macs"`
-	Counter  string        `json:"counter"`
+	// Activations is the number of conv (and fc) output values per image:
+	// what a training step keeps per image for the backward pass, in
+	// units of one output map element (see reproduce's memory estimate).
+	Activations int64  `json:"activations"`
+	Counter     string `json:"counter"`
 }
 
 // StageLayout is one row: a stage (or the stem or head) with its output
@@ -35,6 +39,8 @@ type StageLayout struct {
 	Block  string `json:"block"` // "[3x3, 64; 3x3, 64]"
 	Params int64  `json:"params"`
 	MACs   int64  `json:"macs"`
+	// Activations counts conv and fc output values per image.
+	Activations int64 `json:"activations"`
 }
 
 // Analyze counts the network cfg describes.
@@ -66,6 +72,7 @@ func (d *Def) Layout() *Layout {
 	for _, s := range l.Stages {
 		l.Params += s.Params
 		l.MACs += s.MACs
+		l.Activations += s.Activations
 	}
 	return l
 }
@@ -75,7 +82,8 @@ func (d *Def) resnetLayout(l *Layout) {
 	p := convOut(st.H, st.R, st.Stride, st.Pad)
 	params, macs := convBNCost(st.C, st.K, st.R, p)
 	stem := StageLayout{Name: "conv1", Output: fmt.Sprintf("%dx%d", p, p), Blocks: 1, Params: params, MACs: macs,
-		Block: fmt.Sprintf("%dx%d, %d, stride %d", st.R, st.R, st.K, st.Stride)}
+		Activations: int64(st.K) * int64(p) * int64(p),
+		Block:       fmt.Sprintf("%dx%d, %d, stride %d", st.R, st.R, st.K, st.Stride)}
 	if st.Pool {
 		stem.Block += "; 3x3 max pool, stride 2"
 	}
@@ -94,6 +102,7 @@ func (d *Def) resnetLayout(l *Layout) {
 				pp, mm := convBNCost(c, cv.K, cv.R, out)
 				row.Params += pp
 				row.MACs += mm
+				row.Activations += int64(cv.K) * int64(out) * int64(out)
 				c, size = cv.K, out
 				if i == 0 {
 					parts = append(parts, fmt.Sprintf("%dx%d, %d", cv.R, cv.R, cv.K))
@@ -103,6 +112,7 @@ func (d *Def) resnetLayout(l *Layout) {
 				pp, mm := convBNCost(b.C, c, 1, size)
 				row.Params += pp
 				row.MACs += mm
+				row.Activations += int64(c) * int64(size) * int64(size)
 			}
 			lastC, lastSize = c, size
 		}
@@ -112,7 +122,8 @@ func (d *Def) resnetLayout(l *Layout) {
 	}
 	fc := int64(lastC)*int64(d.Classes) + int64(d.Classes)
 	l.Stages = append(l.Stages, StageLayout{Name: "fc", Output: "1x1", Blocks: 1, Params: fc, MACs: int64(lastC) * int64(d.Classes),
-		Block: fmt.Sprintf("average pool, %d-d fc, softmax", d.Classes)})
+		Activations: int64(d.Classes),
+		Block:       fmt.Sprintf("average pool, %d-d fc, softmax", d.Classes)})
 }
 
 // vggLayout counts VGG: 3x3 convs with bias (no BN), 2x2/2 max pools, and
@@ -140,6 +151,7 @@ func (d *Def) vggLayout(l *Layout) {
 		w := int64(k) * int64(c) * 9
 		row.Params += w + int64(k)
 		row.MACs += w * int64(size) * int64(size)
+		row.Activations += int64(k) * int64(size) * int64(size)
 		row.Blocks++
 		parts = append(parts, fmt.Sprintf("3x3, %d", k))
 		c = k
@@ -151,6 +163,7 @@ func (d *Def) vggLayout(l *Layout) {
 	for _, pair := range [][2]int64{{in, hidden}, {hidden, hidden}, {hidden, int64(d.Classes)}} {
 		fc.Params += pair[0]*pair[1] + pair[1]
 		fc.MACs += pair[0] * pair[1]
+		fc.Activations += pair[1]
 	}
 	l.Stages = append(l.Stages, fc)
 }

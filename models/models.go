@@ -97,8 +97,11 @@ func Define(cfg Config) (*Def, error) {
 	if cfg.Width == 0 {
 		cfg.Width = 1
 	}
-	if cfg.Width < 0 || math.IsNaN(cfg.Width) {
-		return nil, fmt.Errorf("model %s: width multiplier %v must be positive", cfg.Model, cfg.Width)
+	if !(cfg.Width > 0 && cfg.Width <= MaxWidth) {
+		return nil, fmt.Errorf("model %s: width multiplier %v must be a finite number in (0, %d]", cfg.Model, cfg.Width, MaxWidth)
+	}
+	if depth > MaxDepth {
+		return nil, fmt.Errorf("model %s: depth %d exceeds %d layers", cfg.Model, depth, MaxDepth)
 	}
 	if kind == "vgg" {
 		return defineVGG(cfg, depth)
@@ -145,8 +148,8 @@ func Define(cfg Config) (*Def, error) {
 			cfg.Input = 32
 		}
 	}
-	if cfg.Classes < 1 || cfg.Input < 1 {
-		return nil, fmt.Errorf("model %s: classes (%d) and input size (%d) must be positive", cfg.Model, cfg.Classes, cfg.Input)
+	if err := checkClassesInput(cfg); err != nil {
+		return nil, err
 	}
 	d := &Def{Config: cfg, Residual: kind == "resnet", Classes: cfg.Classes}
 	if cfg.Family == CIFAR {
@@ -158,6 +161,26 @@ func Define(cfg Config) (*Def, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// Bounds on a definition's numbers, so that every count Analyze returns
+// fits an int64 (multiply-adds of the widest layer at the largest input:
+// (512 x 1024)^2 x 9 x (4096/32)^2 is about 4e16 < 9.2e18) and no
+// definition is larger than any machine could train. Each is 10x or more
+// beyond the paper's largest (width 1, 1202 layers, 224 pixels, 1000 classes).
+const (
+	MaxWidth   = 1024
+	MaxDepth   = 20000
+	MaxInput   = 4096
+	MaxClasses = 1 << 20
+)
+
+// checkClassesInput rejects class counts and input sizes outside [1, Max].
+func checkClassesInput(cfg Config) error {
+	if cfg.Classes < 1 || cfg.Classes > MaxClasses || cfg.Input < 1 || cfg.Input > MaxInput {
+		return fmt.Errorf("model %s: classes (%d) must be in [1, %d] and input size (%d) in [1, %d]", cfg.Model, cfg.Classes, MaxClasses, cfg.Input, MaxInput)
+	}
+	return nil
 }
 
 // widthOf scales a paper filter count by the width multiplier (at least 1).
@@ -298,6 +321,9 @@ func defineVGG(cfg Config, depth int) (*Def, error) {
 	}
 	if cfg.Input == 0 {
 		cfg.Input = 224
+	}
+	if err := checkClassesInput(cfg); err != nil {
+		return nil, err
 	}
 	if cfg.Input < 32 {
 		return nil, fmt.Errorf("model %s: input %d is smaller than VGG's five 2x2 poolings allow", cfg.Model, cfg.Input)

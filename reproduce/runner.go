@@ -53,6 +53,10 @@ type Env struct {
 	// Heartbeat and LeaseStale time the run leases (defaultHeartbeat,
 	// defaultLeaseStale when zero; tests set less).
 	Heartbeat, LeaseStale time.Duration
+	// MemoryLimit is the memory a run may need (TrainingFootprint); 0
+	// means MachineMemory(), negative means no check. A run estimated
+	// to need more is refused before anything is allocated.
+	MemoryLimit int64
 	// StopAt, when > 0, stops every run before that iteration as if the
 	// process had been interrupted (tests use it to exercise resume).
 	StopAt int
@@ -70,6 +74,13 @@ type Env struct {
 
 	liveShown bool          // the live status line is on screen
 	liveEvery time.Duration // how often it is redrawn; 0 means once a second (tests set less)
+}
+
+func (e *Env) memoryLimit() int64 {
+	if e.MemoryLimit == 0 {
+		return MachineMemory()
+	}
+	return e.MemoryLimit
 }
 
 func (e *Env) backendName() string { return e.Backend.Name() }
@@ -179,6 +190,9 @@ func (e *Env) RunSpecs(ctx context.Context, ids []string, opts RunOptions) (Summ
 			e.logf("%s: done already (run %s), skipping; --fresh retrains it", j.label, j.id)
 			sum.Skipped++
 			continue
+		}
+		if err := checkFits(PlannedRun{Spec: j.spec, Name: j.name, Config: j.cfg}, e.memoryLimit()); err != nil {
+			return sum, err // too large for this machine: nothing of it is allocated
 		}
 		if err := e.dataReady(j); err != nil {
 			return sum, err // no run of this dataset can train: stop with the reason

@@ -37,6 +37,10 @@ const timeLayout = "2006-01-02T15:04:05.000000000Z"
 // in the database.
 var ErrNotFound = errors.New("not found")
 
+// ErrNotDatabase marks a results file that is not an SQLite database
+// (the user's input: `repro` exits with status 2 for it).
+var ErrNotDatabase = errors.New("not an SQLite database")
+
 // DB is a results database. It is safe for concurrent use by several
 // goroutines; several processes may open the same file.
 type DB struct {
@@ -279,7 +283,7 @@ func describeOpenErr(err error) error {
 		case sqlite3.ErrReadonly:
 			return fmt.Errorf("database is read-only: %w", err)
 		case sqlite3.ErrNotADB:
-			return fmt.Errorf("not an SQLite database: %w", err)
+			return fmt.Errorf("%w: %w", ErrNotDatabase, err)
 		case sqlite3.ErrCantOpen:
 			return fmt.Errorf("cannot open the file: %w", err)
 		}

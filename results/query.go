@@ -65,6 +65,10 @@ func QueryReadOnly(path, query string, args ...any) (*Table, error) {
 // records what it refused, for the message); and the first statement must
 // be read-only by sqlite3_stmt_readonly.
 func readOnlyQuery(ctx context.Context, pool *sql.DB, path, query string, args ...any) (*Table, error) {
+	query, err := singleStatement(query)
+	if err != nil {
+		return nil, fmt.Errorf("query on %s: %w", path, err)
+	}
 	if strings.TrimSpace(query) == "" {
 		return nil, fmt.Errorf("query on %s: %w: empty", path, ErrBadQuery)
 	}
@@ -280,4 +284,51 @@ func isSchemaTable(name string) bool {
 		return true
 	}
 	return false
+}
+
+// singleStatement returns the one SQL statement q holds, without a
+// trailing semicolon or comments after it, or ErrBadQuery when q holds
+// more than one statement (go-sqlite3 would run them all and show only
+// the last one's rows; `SELECT 1; -- note` would show none). String
+// literals ('...'), quoted names ("...", `...`, [...]) and comments
+// (-- to the end of the line, /* ... */) are skipped when looking for ';'.
+func singleStatement(q string) (string, error) {
+	end := -1 // index of the first top-level ';'
+	for i := 0; i < len(q); i++ {
+		switch c := q[i]; {
+		case c == '\'' || c == '"' || c == '`' || c == '[':
+			closer := c
+			if c == '[' {
+				closer = ']'
+			}
+			j := strings.IndexByte(q[i+1:], closer)
+			if j < 0 {
+				return q, nil // unterminated: SQLite reports it
+			}
+			i += j + 1
+		case c == '-' && strings.HasPrefix(q[i:], "--"):
+			j := strings.IndexByte(q[i:], '\n')
+			if j < 0 {
+				i = len(q)
+			} else {
+				i += j
+			}
+		case c == '/' && strings.HasPrefix(q[i:], "/*"):
+			j := strings.Index(q[i+2:], "*/")
+			if j < 0 {
+				i = len(q)
+			} else {
+				i += j + 3
+			}
+		case c == ';' && end < 0:
+			end = i
+		case c == ';':
+		case end >= 0 && c != ' ' && c != '\t' && c != '\n' && c != '\r':
+			return "", fmt.Errorf("%w: it holds more than one statement (from %q on); give one per `repro query`", ErrBadQuery, strings.TrimSpace(q[end+1:]))
+		}
+	}
+	if end < 0 {
+		return q, nil
+	}
+	return q[:end], nil
 }

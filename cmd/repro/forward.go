@@ -43,6 +43,9 @@ func forwardAction(c *cli.Context) error {
 	if len(x.Shape) != 4 || x.Shape[1] != 3 || x.Shape[2] != x.Shape[3] {
 		return badInput("forward: %s has shape %v, want (N, 3, H, H)", c.String("input"), x.Shape)
 	}
+	if x.Shape[0] == 0 || x.Shape[2] == 0 {
+		return badInput("forward: %s has shape %v and holds no pixels, want (N, 3, H, H) with N and H at least 1", c.String("input"), x.Shape)
+	}
 	// --input is the .npy path here, so the image size comes from the file.
 	cfg := modelConfig(c, c.String("model"))
 	cfg.Input = x.Shape[2]

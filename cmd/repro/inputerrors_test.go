@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +33,29 @@ func TestBadInputExitsTwo(t *testing.T) {
 	wrongShape := npy("shape.npy", "<f4", "(1, 32, 32)", make([]byte, 4*32*32))
 	wrongType := npy("dtype.npy", "<f8", "(1, 3, 8, 8)", make([]byte, 8*3*8*8))
 	good := npy("good.npy", "<f4", "(1, 3, 8, 8)", make([]byte, 4*3*8*8))
+	empty := npy("empty.npy", "<f4", "(0, 3, 8, 8)", nil)
+	scalar := npy("scalar.npy", "<f4", "()", make([]byte, 4))
+	negative := npy("negative.npy", "<f4", "(-1, 3, 8, 8)", nil)
+	claimsMore := npy("claims.npy", "<f4", "(100, 3, 8, 8)", make([]byte, 4*3*8*8))
+	badWeights := filepath.Join(dir, "bad.safetensors")
+	header := `{"conv1.weight":{"dtype":"F32","shape":[-4,3,3,3],"data_offsets":[0,16]}}`
+	if err := os.WriteFile(badWeights, append(binary.LittleEndian.AppendUint64(nil, uint64(len(header))), append([]byte(header), make([]byte, 16)...)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// spec writes a one-run spec whose run line and smoke scale carry extra.
+	spec := func(name, runExtra, smoke string) string {
+		p := filepath.Join(dir, name+".yaml")
+		body := "id: " + name + "\nartifact: Figure 1\ntitle: bad input\nkind: train\ndataset: cifar10\nrecipe: cifar-paper\nruns:\n  - {name: r, model: resnet-8" + runExtra + "}\nscales:\n  smoke: {" + smoke + "}\n"
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	db := filepath.Join(dir, "runs.db")
+	garbage := filepath.Join(dir, "garbage.db")
+	if err := os.WriteFile(garbage, []byte("not a database, just text\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(dir, "l.npy")
 	cases := []struct {
 		args []string
@@ -50,6 +74,23 @@ func TestBadInputExitsTwo(t *testing.T) {
 		{[]string{"eval", "--model", "resnet-8", "--shortcut", "B", "--weights", w, "--data", sharedData, "--offline"}, "missing tensor \"layer2.0.downsample.0.weight\""},
 		{[]string{"eval", "--model", "resnet-8", "--weights", w, "--limit", "20000", "--data", sharedData, "--offline"}, "first 20000 images"},
 		{[]string{"eval", "--run", "nosuchrun", "--db", filepath.Join(dir, "none.db")}, "none.db: file does not exist"},
+		// Issue 19's inputs that panicked or ran out of memory.
+		{[]string{"run", spec("inf", ", width: .inf", ""), "--scale", "smoke", "--db", db, "--offline"}, "inf.yaml:8:39: width must be a finite positive number, not +Inf"},
+		{[]string{"run", spec("nan", ", width: .nan", ""), "--scale", "smoke", "--db", db, "--offline"}, "width must be a finite positive number, not NaN"},
+		// 10^6 x (18,442 activations x 12 bytes + 1 MiB) is about 1.2 TiB
+		// (reproduce's footprint model): more than any test machine has.
+		{[]string{"run", spec("batch", "", "batch: 1000000"), "--scale", "smoke", "--db", db, "--offline"}, "batch/r: batch 1000000 and width 0.25 need about"},
+		{[]string{"run", spec("width", "", "width: 1000"), "--scale", "smoke", "--db", db, "--offline"}, "batch 8 and width 1000 need about"},
+		{[]string{"run", "fig1", "--scale", "smoke", "--seeds", "-1", "--db", db, "--offline"}, "--seeds -1"},
+		{[]string{"runs", "--db", garbage}, "not an SQLite database"},
+		{[]string{"query", "select 1", "--db", garbage}, "not an SQLite database"},
+		{[]string{"query", "select 1; select 2", "--db", filepath.Join("..", "..", "results", "medium.db")}, "more than one statement"},
+		{[]string{"arch", "resnet-20", "--width", "1e9"}, "must be a finite number in (0, 1024]"},
+		{[]string{"forward", "--model", "resnet-8", "--weights", w, "--input", empty, "--output", out}, "holds no pixels"},
+		{[]string{"forward", "--model", "resnet-8", "--weights", w, "--input", scalar, "--output", out}, "0-d array"},
+		{[]string{"forward", "--model", "resnet-8", "--weights", w, "--input", negative, "--output", out}, `dimension "-1"`},
+		{[]string{"forward", "--model", "resnet-8", "--weights", w, "--input", claimsMore, "--output", out}, "truncated"},
+		{[]string{"forward", "--model", "resnet-8", "--weights", badWeights, "--input", good, "--output", out}, "want non-negative dimensions"},
 	}
 	for _, c := range cases {
 		code, _, errs := runRepro(c.args...)

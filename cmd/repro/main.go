@@ -7,6 +7,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/resnet-repro/resnet-repro/results"
 	"io"
 	"os"
 	"runtime"
@@ -43,7 +44,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var in *inputError
 	// urfave/cli reports a missing required flag and (below the app level)
 	// an unknown flag as plain errors.
-	if errors.As(err, &in) || strings.HasPrefix(err.Error(), "Required flag") || strings.HasPrefix(err.Error(), "flag provided but not defined") {
+	if errors.As(err, &in) || errors.Is(err, results.ErrNotDatabase) || strings.HasPrefix(err.Error(), "Required flag") || strings.HasPrefix(err.Error(), "flag provided but not defined") {
 		return 2
 	}
 	return 1

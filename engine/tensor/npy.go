@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,105 +15,149 @@ import (
 )
 
 // This file is the engine's one contact with gorgonia.org/tensor: .npy
-// files are read and written through gorgonia's Dense (the project's
-// interchange tensor type); everything else works on plain slices.
+// files are written through gorgonia's Dense (the project's interchange
+// tensor type) and read by parseNpy, which checks every header number
+// before allocating (gorgonia's reader does not; issue 19). Everything else
+// works on plain slices.
 
-var npyDescr = regexp.MustCompile(`'descr':\s*'([<>|=])([a-z])(\d+)'`)
+var (
+	npyDescr  = regexp.MustCompile(`'descr':\s*'([<>|=])([a-z])(\d+)'`)
+	npyShape  = regexp.MustCompile(`'shape':\s*\(([^)]*)\)`)
+	npyCOrder = regexp.MustCompile(`'fortran_order':\s*False`)
+)
 
-// readNpyFloat32Dense parses a NumPy v1.0 float32 .npy file into a
-// gorgonia Dense, rejecting other dtypes and big-endian data (gorgonia
-// assumes little-endian).
-func readNpyFloat32Dense(path string) (*gt.Dense, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
+// npyArray is a validated NumPy v1.0 file: dtype, shape and exactly the
+// data bytes the shape needs.
+type npyArray struct {
+	order byte   // '<', '>', '|' or '='
+	kind  string // "f", "i", "u", ...
+	width int    // bytes per element
+	shape Shape
+	data  []byte
+}
+
+// maxElements bounds the element count a .npy or safetensors header may
+// claim before any allocation (2^40: far beyond any CIFAR or ImageNet batch, and small
+// enough that count x width never overflows an int).
+const maxElements = 1 << 40
+
+// parseNpy checks a .npy file's magic, version, dtype and shape, and that
+// the file holds the data bytes the shape needs, before anything is
+// allocated from the header's numbers: every dimension a non-negative
+// integer, their product at most maxElements.
+func parseNpy(path string, raw []byte) (*npyArray, error) {
 	if len(raw) < 10 || string(raw[:6]) != "\x93NUMPY" {
 		return nil, fmt.Errorf("%s: not a .npy file (bad magic)", path)
 	}
 	hlen := int(raw[8]) | int(raw[9])<<8
-	if raw[6] != 1 || len(raw) < 10+hlen {
+	if raw[6] != 1 || raw[7] != 0 || len(raw) < 10+hlen {
 		return nil, fmt.Errorf("%s: unsupported .npy version %d.%d or truncated header", path, raw[6], raw[7])
-	}
-	m := npyDescr.FindSubmatch(raw[10 : 10+hlen])
-	if m == nil {
-		return nil, fmt.Errorf("%s: .npy header has no dtype", path)
-	}
-	if string(m[1]) == ">" {
-		return nil, fmt.Errorf("%s: big-endian dtype %s%s%s is not supported; save as little-endian", path, m[1], m[2], m[3])
-	}
-	if dt := string(m[2]) + string(m[3]); dt != "f4" {
-		return nil, fmt.Errorf("%s: dtype %s%s, want float32 (<f4)", path, m[1], dt)
-	}
-	d := new(gt.Dense)
-	if err := d.ReadNpy(bytes.NewReader(raw)); err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	want := d.Shape().TotalSize() * int(d.Dtype().Size())
-	if got := len(raw) - 10 - hlen; got < want {
-		return nil, fmt.Errorf("%s: truncated: %d data bytes, shape %v of %s needs %d", path, got, d.Shape(), d.Dtype(), want)
-	}
-	return d, nil
-}
-
-// ReadNpyFloat32 reads a float32 .npy array. A file of another dtype is an
-// error naming it (no silent conversion: exact comparisons with other
-// frameworks need the same bits).
-func ReadNpyFloat32(path string) (*Tensor, error) {
-	d, err := readNpyFloat32Dense(path)
-	if err != nil {
-		return nil, err
-	}
-	if d.Dtype() != gt.Float32 {
-		return nil, fmt.Errorf("%s: dtype %s, want float32", path, d.Dtype())
-	}
-	shape := Shape(append([]int(nil), d.Shape()...))
-	data := d.Data().([]float32)
-	return &Tensor{Shape: shape, Data: append([]float32(nil), data...)}, nil
-}
-
-// ReadNpyLabels reads a 1-D little-endian integer .npy array (int64,
-// int32, int16, int8 or uint8) of class labels. It parses the header
-// itself: gorgonia maps int64 to Go's int, which its reader cannot decode.
-func ReadNpyLabels(path string) ([]int, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	if len(raw) < 10 || string(raw[:6]) != "\x93NUMPY" || raw[6] != 1 {
-		return nil, fmt.Errorf("%s: not a version 1.0 .npy file", path)
-	}
-	hlen := int(raw[8]) | int(raw[9])<<8
-	if len(raw) < 10+hlen {
-		return nil, fmt.Errorf("%s: truncated header", path)
 	}
 	header := raw[10 : 10+hlen]
 	m := npyDescr.FindSubmatch(header)
 	if m == nil {
 		return nil, fmt.Errorf("%s: .npy header has no dtype", path)
 	}
-	kind, width := string(m[2]), 0
-	fmt.Sscan(string(m[3]), &width)
-	if string(m[1]) == ">" || (kind != "i" && kind != "u") || width > 8 || (kind == "u" && width != 1) {
-		return nil, fmt.Errorf("%s: labels have dtype %s%s%s, want little-endian int64, int32, int16, int8 or uint8", path, m[1], m[2], m[3])
+	a := &npyArray{order: m[1][0], kind: string(m[2]), data: raw[10+hlen:]}
+	if w, err := strconv.Atoi(string(m[3])); err != nil || w < 1 || w > 16 {
+		return nil, fmt.Errorf("%s: .npy dtype %s%s%s has no valid width", path, m[1], m[2], m[3])
+	} else {
+		a.width = w
+	}
+	if !npyCOrder.Match(header) {
+		return nil, fmt.Errorf("%s: .npy header lacks 'fortran_order': False (Fortran order is not supported)", path)
 	}
 	s := npyShape.FindSubmatch(header)
 	if s == nil {
 		return nil, fmt.Errorf("%s: .npy header has no shape", path)
 	}
-	dims := strings.FieldsFunc(string(s[1]), func(r rune) bool { return r == ',' || r == ' ' })
-	if len(dims) != 1 {
-		return nil, fmt.Errorf("%s: labels have shape (%s), want one dimension", path, s[1])
+	// "(2, 3)", "(3,)" or "()": integers separated by commas, one trailing
+	// comma allowed.
+	parts := strings.Split(string(s[1]), ",")
+	if strings.TrimSpace(parts[len(parts)-1]) == "" {
+		parts = parts[:len(parts)-1]
 	}
-	n, err := strconv.Atoi(dims[0])
+	for _, f := range parts {
+		d, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("%s: .npy shape (%s) has dimension %q, want non-negative integers", path, s[1], strings.TrimSpace(f))
+		}
+		a.shape = append(a.shape, d)
+	}
+	n, ok := checkedSize(a.shape)
+	if !ok {
+		return nil, fmt.Errorf("%s: .npy shape (%s) claims more than 2^40 elements", path, s[1])
+	}
+	if need := n * a.width; len(a.data) < need {
+		return nil, fmt.Errorf("%s: truncated: %d data bytes, shape %v of %d-byte elements needs %d", path, len(a.data), a.shape, a.width, need)
+	} else {
+		a.data = a.data[:need]
+	}
+	return a, nil
+}
+
+// ReadNpyFloat32 reads a little-endian float32 .npy array. A file of
+// another dtype is an error naming it (no silent conversion: exact
+// comparisons with other frameworks need the same bits).
+func ReadNpyFloat32(path string) (*Tensor, error) {
+	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: bad shape (%s)", path, s[1])
+		return nil, err
 	}
-	data := raw[10+hlen:]
-	if len(data) < n*width {
-		return nil, fmt.Errorf("%s: truncated: %d data bytes, %d labels of %d bytes need %d", path, len(data), n, width, n*width)
+	return decodeNpyFloat32(path, raw)
+}
+
+// decodeNpyFloat32 is ReadNpyFloat32 of a file's bytes (path names it in
+// errors). It decodes from parseNpy's validated header and data itself:
+// gorgonia's reader re-parses the header with looser rules (a shape
+// "(,0)" is a scalar to it) and allocates from them unchecked.
+func decodeNpyFloat32(path string, raw []byte) (*Tensor, error) {
+	a, err := parseNpy(path, raw)
+	if err != nil {
+		return nil, err
 	}
-	out := make([]int, n)
+	if a.order == '>' {
+		return nil, fmt.Errorf("%s: big-endian dtype >%s%d is not supported; save as little-endian", path, a.kind, a.width)
+	}
+	if a.kind != "f" || a.width != 4 {
+		return nil, fmt.Errorf("%s: dtype %c%s%d, want float32 (<f4)", path, a.order, a.kind, a.width)
+	}
+	if len(a.shape) == 0 {
+		return nil, fmt.Errorf("%s: a 0-d array (a scalar), want an array with dimensions", path)
+	}
+	t := &Tensor{Shape: a.shape, Data: make([]float32, a.shape.Size())}
+	for i := range t.Data {
+		t.Data[i] = math.Float32frombits(binary.LittleEndian.Uint32(a.data[4*i:]))
+	}
+	return t, nil
+}
+
+// ReadNpyLabels reads a 1-D little-endian integer .npy array (int64,
+// int32, int16, int8 or uint8) of class labels. It decodes the data
+// itself: gorgonia maps int64 to Go's int, which its reader cannot decode.
+func ReadNpyLabels(path string) ([]int, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return decodeNpyLabels(path, raw)
+}
+
+// decodeNpyLabels is ReadNpyLabels of a file's bytes (path names it in errors).
+func decodeNpyLabels(path string, raw []byte) ([]int, error) {
+	a, err := parseNpy(path, raw)
+	if err != nil {
+		return nil, err
+	}
+	kind, width := a.kind, a.width
+	if a.order == '>' || (kind != "i" && kind != "u") || width > 8 || width&(width-1) != 0 || (kind == "u" && width != 1) {
+		return nil, fmt.Errorf("%s: labels have dtype %c%s%d, want little-endian int64, int32, int16, int8 or uint8", path, a.order, kind, width)
+	}
+	if len(a.shape) != 1 {
+		return nil, fmt.Errorf("%s: labels have shape %v, want one dimension", path, a.shape)
+	}
+	data := a.data
+	out := make([]int, a.shape[0])
 	for i := range out {
 		b := data[i*width : (i+1)*width]
 		switch {
@@ -130,8 +175,6 @@ func ReadNpyLabels(path string) ([]int, error) {
 	}
 	return out, nil
 }
-
-var npyShape = regexp.MustCompile(`'shape':\s*\(([^)]*)\)`)
 
 // WriteNpy writes t as a little-endian float32 .npy file, atomically.
 func WriteNpy(path string, t *Tensor) error {

@@ -71,6 +71,12 @@ func ReadSafetensors(path string) (map[string]*Tensor, map[string]string, error)
 	if err != nil {
 		return nil, nil, err
 	}
+	return decodeSafetensors(path, raw)
+}
+
+// decodeSafetensors is ReadSafetensors of a file's bytes (path names it in
+// errors). Every header number is checked before it sizes an allocation.
+func decodeSafetensors(path string, raw []byte) (map[string]*Tensor, map[string]string, error) {
 	if len(raw) < 8 {
 		return nil, nil, fmt.Errorf("%s: not a safetensors file (%d bytes)", path, len(raw))
 	}
@@ -101,13 +107,16 @@ func ReadSafetensors(path string) (map[string]*Tensor, map[string]string, error)
 		if err := json.Unmarshal(header[name], &e); err != nil {
 			return nil, nil, fmt.Errorf("%s: tensor %q: %v", path, name, err)
 		}
-		size := Shape(e.Shape).Size()
+		size, ok := checkedSize(e.Shape)
+		if !ok {
+			return nil, nil, fmt.Errorf("%s: tensor %q has shape %v, want non-negative dimensions of at most 2^40 elements in all", path, name, e.Shape)
+		}
 		width := map[string]int{"F32": 4, "F64": 8, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1}[e.Dtype]
 		if width == 0 {
 			return nil, nil, fmt.Errorf("%s: tensor %q has dtype %s, want a float or integer type", path, name, e.Dtype)
 		}
 		b, end := e.Offsets[0], e.Offsets[1]
-		if b < 0 || end > len(data) || end-b != size*width {
+		if b < 0 || b > end || end > len(data) || end-b != size*width {
 			return nil, nil, fmt.Errorf("%s: tensor %q: offsets [%d,%d) do not hold shape %v of %s in %d data bytes", path, name, b, end, e.Shape, e.Dtype, len(data))
 		}
 		t := &Tensor{Shape: Shape(e.Shape).Clone(), Data: make([]float32, size)}
@@ -157,4 +166,19 @@ func halfToFloat(h uint16) float32 {
 		return float32(math.NaN())
 	}
 	return sign * float32(math.Ldexp(1+frac/1024, exp-15))
+}
+
+// checkedSize is the element count of shape, or false when a dimension is
+// negative or the count exceeds maxElements (so that the count times an
+// element width never overflows and nothing huge is allocated from a
+// header's numbers).
+func checkedSize(shape []int) (int, bool) {
+	n := 1
+	for _, d := range shape {
+		if d < 0 || (d > 0 && n > maxElements/d) {
+			return 0, false
+		}
+		n *= d
+	}
+	return n, true
 }
