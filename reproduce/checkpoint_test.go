@@ -3,6 +3,7 @@ package reproduce
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -97,4 +98,43 @@ func TestResumeRejectsBadCheckpoint(t *testing.T) {
 		got, _ := allMetrics(t, part.DB)
 		sameMetrics(t, "retrained from the start", got, want)
 	})
+}
+
+// What a kill leaves in a run's checkpoint folder (issue 19: a temporary
+// file of an interrupted atomic write, a whole checkpoint each at paper
+// scale; a checkpoint file whose record pruning had deleted) is removed
+// when the run resumes, the set-aside kind is kept, and the run's metrics
+// are an uninterrupted run's.
+func TestResumeSweepsLeftovers(t *testing.T) {
+	requireData(t)
+	spec := specFile(t)
+	want := uninterruptedMetrics(t, spec)
+	part := newEnv(t, t.TempDir())
+	part.StopAt = 10
+	if sum, err := part.RunSpecs(context.Background(), []string{spec}, smoke); err != nil || sum.Stopped != 1 {
+		t.Fatalf("interrupted run: %+v %v", sum, err)
+	}
+	_, id := allMetrics(t, part.DB)
+	dir := filepath.Join(part.CheckpointDir, id)
+	leftovers := []string{".ckpt-00000012.safetensors.tmp123456", "ckpt-00000002.safetensors"}
+	kept := "ckpt-00000001.safetensors" + rejectedSuffix
+	for _, name := range append(leftovers, kept) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	part.StopAt = 0
+	if sum, err := part.RunSpecs(context.Background(), []string{spec}, smoke); err != nil || sum.Trained != 1 {
+		t.Fatalf("resumed run: %+v %v", sum, err)
+	}
+	got, _ := allMetrics(t, part.DB)
+	sameMetrics(t, "swept", got, want)
+	for _, name := range leftovers {
+		if _, err := os.Stat(filepath.Join(dir, name)); !os.IsNotExist(err) {
+			t.Errorf("%s is still there (%v)", name, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, kept)); err != nil {
+		t.Errorf("the set-aside %s was removed: %v", kept, err)
+	}
 }

@@ -175,6 +175,7 @@ func cpuFeatures() string {
 func (e *Env) trainLeased(ctx context.Context, j *job) error {
 	lctx, release := e.keepLease(ctx, j)
 	defer release()
+	e.sweepCheckpointDir(j)
 	err := e.train(lctx, j)
 	if cause := context.Cause(lctx); errors.Is(cause, results.ErrLeaseLost) && errors.Is(err, errStopped) {
 		return fmt.Errorf("%w (%v)", err, cause)

@@ -297,7 +297,13 @@ func (db *DB) MarkFinished(id string, s Status, errText string) error {
 	if !s.Terminal() {
 		return fmt.Errorf("mark finished run %s: status %q is not terminal (want done, failed or diverged)", id, s)
 	}
-	return db.updateRun("mark finished", id, "status = ?, error = ?, finished = ?1", string(s), errText)
+	set := "status = ?, error = ?, finished = ?1"
+	if s == StatusDone {
+		// A done run reached its planned end, whatever progress a kill
+		// between its last checkpoint and SetProgress left recorded.
+		set += ", iteration = CASE WHEN iterations > 0 THEN iterations ELSE iteration END"
+	}
+	return db.updateRun("mark finished", id, set, string(s), errText)
 }
 
 // DeleteRunData forgets everything a run produced, for `repro run --fresh`:

@@ -413,3 +413,28 @@ func TestSummaries(t *testing.T) {
 		t.Errorf("run without metrics has headline numbers: %+v", b)
 	}
 }
+
+// A run marked done shows its planned iterations even when a kill between
+// its last checkpoint and SetProgress left its progress short (issue 19:
+// a done run showed 380/400); a failed run keeps the iteration it reached.
+func TestMarkFinishedDoneReachesPlannedIterations(t *testing.T) {
+	db, _ := openTest(t)
+	for _, c := range []struct {
+		id     string
+		status Status
+		want   int64
+	}{{"done1", StatusDone, 400}, {"failed1", StatusFailed, 380}} {
+		if _, err := db.UpsertRun(Run{ID: c.id, Spec: "fig1", Name: "plain-20", ConfigJSON: `{}`, Scale: "smoke", Seed: 1, Iterations: 400}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.SetProgress(c.id, 380); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.MarkFinished(c.id, c.status, ""); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := db.GetRun(c.id); err != nil || r.Iteration != c.want {
+			t.Errorf("%s: iteration %d (%v), want %d", c.status, r.Iteration, err, c.want)
+		}
+	}
+}
