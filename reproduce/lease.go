@@ -177,6 +177,13 @@ func (e *Env) trainLeased(ctx context.Context, j *job) error {
 	defer release()
 	e.sweepCheckpointDir(j)
 	err := e.train(lctx, j)
+	if err == nil {
+		// Recorded done while the lease is still held: a process waiting
+		// for the lease then finds the run done instead of resuming it at
+		// its last iteration and redoing its final views.
+		e.event(j.id, j.cfg.Training.Iterations, results.EventFinish, string(results.StatusDone))
+		err = e.DB.MarkFinished(j.id, results.StatusDone, "")
+	}
 	if cause := context.Cause(lctx); errors.Is(cause, results.ErrLeaseLost) && errors.Is(err, errStopped) {
 		return fmt.Errorf("%w (%v)", err, cause)
 	}

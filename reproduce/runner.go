@@ -203,17 +203,20 @@ func (e *Env) RunSpecs(ctx context.Context, ids []string, opts RunOptions) (Summ
 			sum.Busy++
 			continue
 		}
+		if r, err := e.DB.GetRun(j.id); err == nil && r.Status == results.StatusDone {
+			// Another process finished it between prepare and the lease.
+			e.DB.ReleaseLease(j.id, e.holder())
+			e.logf("%s: done by another process meanwhile (run %s), skipping", j.label, j.id)
+			sum.Skipped++
+			continue
+		}
 		err = e.trainLeased(ctx, j)
 		if errors.Is(err, ErrInexactResume) {
 			return sum, err // the same settings or --allow-inexact-resume: nothing else is wrong with the run
 		}
 		switch {
-		case err == nil:
+		case err == nil: // trainLeased recorded it done
 			sum.Trained++
-			e.event(j.id, j.cfg.Training.Iterations, results.EventFinish, string(results.StatusDone))
-			if err := e.DB.MarkFinished(j.id, results.StatusDone, ""); err != nil {
-				return sum, err
-			}
 			e.logf("%s: done", j.label)
 		case errors.Is(err, errStopped):
 			sum.Stopped++
