@@ -89,7 +89,7 @@ var refusedStatements = []struct {
 	{"pragma lifting query_only", `PRAGMA query_only = 0`, "PRAGMA query_only = 0"},
 	{"pragma journal mode", `PRAGMA journal_mode = DELETE`, "PRAGMA journal_mode = DELETE"},
 	{"pragma wal checkpoint", `PRAGMA wal_checkpoint(TRUNCATE)`, "PRAGMA wal_checkpoint"},
-	{"vacuum", `VACUUM`, "the statement writes"},            // no authorizer call: sqlite3_stmt_readonly refuses it
+	{"vacuum", `VACUUM`, "the statement writes"}, // no authorizer call: sqlite3_stmt_readonly refuses it
 	{"reindex", `REINDEX`, "REINDEX"},
 	{"vacuum into", `VACUUM INTO 'copy.db'`, "the statement writes"},
 	{"analyze", `ANALYZE`, "ANALYZE"},
