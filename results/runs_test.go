@@ -56,8 +56,9 @@ func TestRunLifecycle(t *testing.T) {
 		{"SetStatus", func() error { return db.SetStatus(in.ID, StatusDiverged, "loss is NaN at 1300") }, func(r *Run) {
 			r.Status, r.Error, r.Updated = StatusDiverged, "loss is NaN at 1300", tick(7)
 		}},
+		// Done means the planned iterations were reached.
 		{"MarkFinished", func() error { return db.MarkFinished(in.ID, StatusDone, "") }, func(r *Run) {
-			r.Status, r.Error, r.Updated, r.Finished = StatusDone, "", tick(8), tick(8)
+			r.Status, r.Error, r.Updated, r.Finished, r.Iteration = StatusDone, "", tick(8), tick(8), 6000
 		}},
 	}
 	for _, s := range steps {
