@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -140,7 +141,7 @@ func startAndKill(t *testing.T, args []string, from killFrom, after time.Duratio
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	db := args[slicesIndex(args, "--db")+1]
+	db := args[slices.Index(args, "--db")+1]
 	var timer <-chan time.Time
 	if from == fromStart {
 		timer = time.After(after)
@@ -179,15 +180,6 @@ func runStatus(db string) string {
 	}
 	s, _ := tb.Rows[0][0].(string)
 	return s
-}
-
-func slicesIndex(s []string, v string) int {
-	for i, x := range s {
-		if x == v {
-			return i
-		}
-	}
-	panic("no " + v)
 }
 
 // finishAndCompare runs spec to its end in dir and checks the metrics and

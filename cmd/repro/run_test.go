@@ -168,12 +168,7 @@ func TestRunInterruptedResumesExactly(t *testing.T) {
 			if r.Status != results.StatusDone || len(got) != len(want) {
 				t.Fatalf("resumed run %s with %d metrics, uninterrupted %d", r.Status, len(got), len(want))
 			}
-			for i := range want {
-				g, w := got[i], want[i]
-				if g.Iteration != w.Iteration || g.Split != w.Split || g.Name != w.Name || g.Value != w.Value {
-					t.Errorf("metric %d: resumed %s/%s@%d = %v, uninterrupted %s/%s@%d = %v", i, g.Split, g.Name, g.Iteration, g.Value, w.Split, w.Name, w.Iteration, w.Value)
-				}
-			}
+			sameAs(t, got, want)
 		})
 	}
 }
