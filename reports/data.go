@@ -19,6 +19,8 @@ type store struct {
 	runs    map[string]results.Run
 	metrics map[string][]results.Metric
 	resp    map[string][]results.Response
+	// ensembles are the evaluated ensembles of every database.
+	ensembles []results.EnsembleResult
 }
 
 // newStore reads the runs of every database. Run identities hash the whole
@@ -39,8 +41,39 @@ func newStore(dbs []*results.DB) (*store, error) {
 			}
 			s.runs[r.ID], s.from[r.ID] = r, db
 		}
+		ens, err := db.Ensembles("", "")
+		if err != nil {
+			return nil, fmt.Errorf("results database %s: %w", db.Path(), err)
+		}
+		s.ensembles = append(s.ensembles, ens...)
 	}
 	return s, nil
+}
+
+// ensembleValue is an ensemble's number under a spec metric name: its top-1
+// error stands for top1_error (and test_error, val_error on its split),
+// its top-5 error for top5_error.
+func ensembleValue(e *results.EnsembleResult, metric string) (float64, bool) {
+	switch metric {
+	case "top1_error", "test_error", "val_error":
+		return e.Top1, true
+	case "top5_error":
+		return e.Top5, true
+	}
+	return 0, false
+}
+
+// ensemble returns the recorded evaluation of ensemble e of the spec at
+// scale whose members are exactly members (run ids, in order): one
+// evaluated with another membership is not this spec's ensemble any more.
+func (s *store) ensemble(spec, scale string, e experiments.Ensemble, members []string) (*results.EnsembleResult, bool) {
+	for i := range s.ensembles {
+		r := &s.ensembles[i]
+		if r.Spec == spec && r.Ensemble == e.Name && r.Scale == scale && slices.Equal(r.Members, members) {
+			return r, true
+		}
+	}
+	return nil, false
 }
 
 // furtherAlong reports whether a is further along than b (the same run in
@@ -195,6 +228,8 @@ type specData struct {
 	Runs      []*runData
 	// Proxy is true when the runs are CIFAR-10 proxies of ImageNet nets.
 	Proxy bool
+	// Ensembles are the spec's evaluated ensembles by name.
+	Ensembles map[string]*results.EnsembleResult
 }
 
 func (d *specData) run(name string) *runData {
@@ -210,7 +245,10 @@ func (d *specData) run(name string) *runData {
 func (d *specData) values(run, metric string) (float64, bool) {
 	r := d.run(run)
 	if r == nil {
-		return 0, false // an ensemble: the runner does not evaluate ensembles yet
+		if e, ok := d.Ensembles[run]; ok {
+			return ensembleValue(e, metric)
+		}
+		return 0, false // an ensemble not evaluated
 	}
 	v, _, ok := r.value(metric)
 	return v, ok
@@ -258,6 +296,20 @@ func (s *store) load(spec *experiments.Spec, scale string, imagenet bool) (*spec
 			}
 		}
 		d.Runs = append(d.Runs, rd)
+	}
+	for _, e := range res.Ensembles {
+		var members []string
+		for _, m := range e.Members {
+			if r := d.run(m); r != nil {
+				members = append(members, r.RR.IDs...)
+			}
+		}
+		if r, ok := s.ensemble(spec.ID, scale, e, members); ok {
+			if d.Ensembles == nil {
+				d.Ensembles = map[string]*results.EnsembleResult{}
+			}
+			d.Ensembles[e.Name] = r
+		}
 	}
 	return d, nil
 }

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -45,6 +46,34 @@ type Written struct {
 type ClaimVerdict struct {
 	Spec, Scale, Claim string
 	Verdict            experiments.Verdict
+	Def                experiments.Claim // the claim as the spec states it
+}
+
+// RecordClaims stores in db (the claims table, results.Claim) the verdicts
+// reached at the scales whose runs db holds, so that they can be queried.
+// Rows already equal are not rewritten; changed says whether db was.
+func RecordClaims(db *results.DB, vs []ClaimVerdict) (changed bool, err error) {
+	scales, err := db.RunScales()
+	if err != nil {
+		return false, err
+	}
+	var cs []results.Claim
+	for _, v := range vs {
+		if v.Scale == "" || !slices.Contains(scales, v.Scale) {
+			continue // analytic (exact numbers), or another database's scale
+		}
+		margin := v.Verdict.Noise.Margin
+		if v.Verdict.Noise.Source == "" {
+			margin = math.NaN()
+		}
+		cs = append(cs, results.Claim{Spec: v.Spec, Claim: v.Claim, Scale: v.Scale, Verdict: v.Verdict.Status,
+			Kind: v.Def.Kind, Metric: v.Def.Metric, Margin: margin, MarginSource: v.Verdict.Noise.Source,
+			Numbers: v.Verdict.Detail, Paper: v.Def.Paper, Source: v.Def.Where})
+	}
+	if len(cs) == 0 {
+		return false, nil
+	}
+	return db.ReplaceClaims(cs)
 }
 
 // plotDir is the folder under Out that holds the plot files.

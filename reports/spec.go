@@ -374,11 +374,25 @@ func (g *generator) writeResults(b *strings.Builder, d *specData) {
 				if !ok {
 					continue
 				}
-				rows = append(rows, []string{e.Name, strings.Join(e.Members, ", "), gr.title, p,
-					"not measured: the runner does not evaluate ensembles yet", "n/a"})
+				ours, dl := "not evaluated: `repro run " + d.Spec.ID + "` evaluates it once every member is trained", "n/a"
+				if er, ok := d.Ensembles[e.Name]; ok {
+					if v, ok := ensembleValue(er, gr.key); ok {
+						ours = pct(v)
+						if pv, ok := e.Paper[gr.key]; ok {
+							dl = signed(v - pv)
+						}
+					}
+				}
+				rows = append(rows, []string{e.Name, ensembleMembers(d, e), gr.title, p, ours, dl})
 			}
 		}
 		b.WriteString(mdTable([]string{"ensemble", "members", "metric", "paper", "ours", "Δ"}, rows))
+		b.WriteString("\nAn ensemble's score of an image is the average of its members' softmax probabilities (Sec. 4.1, after Sec. 3.4's score averaging), " +
+			"each member's from the view it was last evaluated with, as stored at its last iteration (table predictions).")
+		if d.Proxy {
+			b.WriteString(" On the CIFAR-10 proxies, top-5 of 10 classes is a weak measure: a net that ranks the true class anywhere in the top half scores a hit.")
+		}
+		b.WriteString("\n")
 		for _, e := range d.Res.Ensembles {
 			if e.Note != "" {
 				fmt.Fprintf(b, "\n- %s: %s\n", e.Name, e.Note)
@@ -417,6 +431,28 @@ func (g *generator) writeResults(b *strings.Builder, d *specData) {
 	}
 }
 
+// ensembleMembers lists an ensemble's members with their seeds, and the
+// images it was evaluated on once it has been.
+func ensembleMembers(d *specData, e experiments.Ensemble) string {
+	var parts []string
+	for _, m := range e.Members {
+		n := 0
+		if r := d.run(m); r != nil {
+			n = len(r.RR.IDs)
+		}
+		if n == 1 {
+			parts = append(parts, m)
+		} else {
+			parts = append(parts, fmt.Sprintf("%s (%d seeds)", m, n))
+		}
+	}
+	s := strings.Join(parts, ", ")
+	if er, ok := d.Ensembles[e.Name]; ok {
+		s += fmt.Sprintf("; %d runs on %d %s images, %s view", len(er.Members), er.Images, er.Split, er.View)
+	}
+	return s
+}
+
 // verdictWord is how a verdict reads in a report.
 func verdictWord(status string) string {
 	switch status {
@@ -451,7 +487,7 @@ func (g *generator) writeClaims(b *strings.Builder, d *specData) {
 	b.WriteString("## The paper's claims, checked on our numbers\n\n")
 	vs := g.verdicts(d)
 	for i, c := range d.Res.Claims {
-		g.out.Claims = append(g.out.Claims, ClaimVerdict{Spec: d.Spec.ID, Scale: d.Scale, Claim: c.ID, Verdict: vs[i]})
+		g.out.Claims = append(g.out.Claims, ClaimVerdict{Spec: d.Spec.ID, Scale: d.Scale, Claim: c.ID, Verdict: vs[i], Def: c})
 		where := ""
 		if c.Where != "" {
 			where = " (" + c.Where + ")"

@@ -137,7 +137,7 @@ func (e *Env) evaluateRun(ctx context.Context, req EvalRequest) (EvalResult, err
 	if err != nil {
 		return res, err
 	}
-	fms, err := src.final(net, j)
+	fms, _, err := src.final(net, j)
 	if err != nil {
 		return res, err
 	}
@@ -200,7 +200,7 @@ func (e *Env) evaluateWeights(req EvalRequest) (EvalResult, error) {
 		return EvalResult{}, err
 	}
 	x := make([]float32, net.InShape().Size())
-	loss, top1, top5 := evaluate(net, test, cifar10.MeanImage(train45k), x, nil)
+	loss, top1, top5 := evaluate(net, test, cifar10.MeanImage(train45k), x, nil, nil)
 	res := EvalResult{Model: req.Def.Config.Model, Weights: req.Weights, Iteration: iteration, Images: test.Len(), Backend: e.backendName(),
 		Metrics: []EvalMetric{
 			{Split: results.SplitTest, Name: results.MetricError, Value: top1},

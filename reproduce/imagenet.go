@@ -191,6 +191,9 @@ type scores struct {
 	classes          int
 	loss             float64
 	top1, top5, seen int
+	// keep, if set, gets every image's averaged probabilities.
+	keep    *results.Predictions
+	scratch []float64
 }
 
 // add scores one image from the sum of its views' softmax probabilities.
@@ -210,6 +213,15 @@ func (sc *scores) add(probSum []float64, views int, label int) {
 		sc.top5++
 	}
 	sc.seen++
+	if sc.keep != nil {
+		if sc.scratch == nil {
+			sc.scratch = make([]float64, len(probSum))
+		}
+		for i, q := range probSum {
+			sc.scratch[i] = q / float64(views)
+		}
+		sc.keep.Add(label, sc.scratch)
+	}
 }
 
 func (sc *scores) errors() (loss, top1, top5 float64) {
@@ -235,10 +247,10 @@ func addSoftmax(dst []float64, logits []float32) {
 // pass runs the network over one evaluation pass of the loader (ModeCenter
 // or ModeTenCrop, batches of at most net.Batch()/views images), padding a
 // short batch with zeros, and scores every image by its averaged views.
-func pass(ctx context.Context, net *nn.Network[float32], l *imagenet.Loader, x []float32, rows func(n int)) (*scores, error) {
+func pass(ctx context.Context, net *nn.Network[float32], l *imagenet.Loader, x []float32, rows func(n int), keep *results.Predictions) (*scores, error) {
 	defer l.Close()
 	classes := net.Classes
-	sc := &scores{classes: classes}
+	sc := &scores{classes: classes, keep: keep}
 	prob := make([]float64, classes)
 	for {
 		if ctx.Err() != nil {
@@ -280,7 +292,7 @@ func (s *imagenetSource) evaluate(net *nn.Network[float32], x []float32) ([]metr
 	if err != nil {
 		return nil, 0, 0, "", err
 	}
-	sc, err := pass(s.ctx, net, l, x, nil)
+	sc, err := pass(s.ctx, net, l, x, nil, nil)
 	if err != nil {
 		return nil, 0, 0, "", err
 	}
@@ -294,14 +306,38 @@ func (s *imagenetSource) probePass(net *nn.Network[float32], x []float32, rows f
 	if err != nil {
 		return err
 	}
-	_, err = pass(s.ctx, net, l, x, rows)
+	_, err = pass(s.ctx, net, l, x, rows, nil)
 	return err
 }
 
 // final evaluates 10-crop and multi-scale testing when the recipe lists
-// them; "center" is the last periodic evaluation.
-func (s *imagenetSource) final(net *nn.Network[float32], j *job) ([]metric, error) {
+// them; "center" is the last periodic evaluation. The predictions kept are
+// those of the recipe's last view (a center pass when it lists no other).
+func (s *imagenetSource) final(net *nn.Network[float32], j *job) ([]metric, *results.Predictions, error) {
 	var out []metric
+	preds := &results.Predictions{Split: results.SplitVal, View: "center", Classes: s.classes}
+	last := "center"
+	for _, v := range s.views {
+		if v == "10-crop" || v == "multi-scale" {
+			last = v
+		}
+	}
+	keep := func(v string) *results.Predictions {
+		if v != last {
+			return nil
+		}
+		preds.View = v
+		return preds
+	}
+	if last == "center" {
+		l, err := s.evalLoader(imagenet.ModeCenter, net.Batch())
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := pass(s.ctx, net, l, make([]float32, net.InShape().Size()), nil, preds); err != nil {
+			return nil, nil, err
+		}
+	}
 	var weights map[string]*tensor.Tensor
 	trained := func() map[string]*tensor.Tensor {
 		if weights == nil {
@@ -316,22 +352,22 @@ func (s *imagenetSource) final(net *nn.Network[float32], j *job) ([]metric, erro
 		switch v {
 		case "center", "single":
 		case "10-crop":
-			top1, top5, err := s.tenCrop(net, j, trained)
+			top1, top5, err := s.tenCrop(net, j, trained, keep(v))
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			out = append(out, metric{results.SplitVal, MetricError10Crop, top1}, metric{results.SplitVal, MetricTop510Crop, top5})
 		case "multi-scale":
-			top1, top5, err := s.multiScale(j, trained())
+			top1, top5, err := s.multiScale(j, trained(), keep(v))
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			out = append(out, metric{results.SplitVal, MetricErrorMulti, top1}, metric{results.SplitVal, MetricTop5MultiScale, top5})
 		default:
-			return nil, fmt.Errorf("%s: unknown final view %q", j.label, v)
+			return nil, nil, fmt.Errorf("%s: unknown final view %q", j.label, v)
 		}
 	}
-	return out, nil
+	return out, preds, nil
 }
 
 // evalNet builds the run's network for inference on batch images of side
@@ -358,7 +394,7 @@ func (s *imagenetSource) evalNet(j *job, input, batch int, weights map[string]*t
 // the image at shorter side 256 and their mirror images, scores averaged
 // (Sec. 3.4). The training network evaluates batch/10 images at a time; a
 // run with batches under 10 gets a network for one image's 10 views.
-func (s *imagenetSource) tenCrop(net *nn.Network[float32], j *job, trained func() map[string]*tensor.Tensor) (top1, top5 float64, err error) {
+func (s *imagenetSource) tenCrop(net *nn.Network[float32], j *job, trained func() map[string]*tensor.Tensor, keep *results.Predictions) (top1, top5 float64, err error) {
 	const views = 10
 	if net.Batch() < views {
 		if net, err = s.evalNet(j, s.tf.Crop, views, trained()); err != nil {
@@ -369,7 +405,7 @@ func (s *imagenetSource) tenCrop(net *nn.Network[float32], j *job, trained func(
 	if err != nil {
 		return 0, 0, err
 	}
-	sc, err := pass(s.ctx, net, l, make([]float32, net.InShape().Size()), nil)
+	sc, err := pass(s.ctx, net, l, make([]float32, net.InShape().Size()), nil, keep)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -385,7 +421,7 @@ func (s *imagenetSource) tenCrop(net *nn.Network[float32], j *job, trained func(
 // side s: the full image for square photos, for ImageNet's typical 4:3 the
 // middle 3/4 of the long side. This is a stated approximation of the
 // paper's full-image view.
-func (s *imagenetSource) multiScale(j *job, weights map[string]*tensor.Tensor) (top1, top5 float64, err error) {
+func (s *imagenetSource) multiScale(j *job, weights map[string]*tensor.Tensor, keep *results.Predictions) (top1, top5 float64, err error) {
 	scales := s.tf.MultiScales
 	nets := make([]*nn.Network[float32], len(scales))
 	for i, side := range scales {
@@ -399,7 +435,7 @@ func (s *imagenetSource) multiScale(j *job, weights map[string]*tensor.Tensor) (
 		return 0, 0, err
 	}
 	defer l.Close()
-	sc := &scores{classes: s.classes}
+	sc := &scores{classes: s.classes, keep: keep}
 	prob := make([]float64, s.classes)
 	xs := make([][]float32, len(scales))
 	for i, side := range scales {

@@ -232,6 +232,15 @@ func (e *Env) RunSpecs(ctx context.Context, ids []string, opts RunOptions) (Summ
 			e.logf("%s: failed: %v", j.label, err)
 		}
 	}
+	if ctx.Err() == nil {
+		outcomes, err := EvaluateEnsembles(e.DB, ids, opts)
+		if err != nil {
+			return sum, err
+		}
+		for _, o := range outcomes {
+			e.logf("%s", o)
+		}
+	}
 	if len(failures) > 0 {
 		return sum, fmt.Errorf("%d run(s) failed: %s", len(failures), strings.Join(failures, "; "))
 	}

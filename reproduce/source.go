@@ -30,8 +30,11 @@ type source interface {
 	evaluate(net *nn.Network[float32], x []float32) (ms []metric, watched, shown float64, shownName string, err error)
 	// final evaluates the recipe's final views that the periodic
 	// evaluation does not cover (ImageNet: 10-crop, multi-scale); it runs
-	// once, after the last iteration.
-	final(net *nn.Network[float32], j *job) ([]metric, error)
+	// once, after the last iteration. For the ImageNet-family nets (and
+	// their CIFAR-10 proxies), which Table 5 ensembles, it also returns
+	// the class probabilities of the run's last view on the evaluation
+	// set (nil for the others).
+	final(net *nn.Network[float32], j *job) ([]metric, *results.Predictions, error)
 	// probePass runs one inference pass over the evaluation set calling
 	// rows(n) before each batch (n real rows), for Fig. 7's measurement.
 	probePass(net *nn.Network[float32], x []float32, rows func(n int)) error
@@ -91,7 +94,7 @@ func (s *cifarSource) next() ([]float32, []int, error) {
 func (s *cifarSource) epochLen() float64 { return float64(s.loader.BatchesPerEpoch()) }
 
 func (s *cifarSource) evaluate(net *nn.Network[float32], x []float32) ([]metric, float64, float64, string, error) {
-	testLoss, testErr, testTop5 := evaluate(net, s.data.eval, s.data.mean, x, nil)
+	testLoss, testErr, testTop5 := evaluate(net, s.data.eval, s.data.mean, x, nil, nil)
 	ms := []metric{
 		{results.SplitTest, results.MetricLoss, testLoss},
 		{results.SplitTest, results.MetricError, testErr},
@@ -101,7 +104,7 @@ func (s *cifarSource) evaluate(net *nn.Network[float32], x []float32) ([]metric,
 	}
 	watched := testErr
 	if s.data.val != nil {
-		valLoss, valErr, _ := evaluate(net, s.data.val, s.data.mean, x, nil)
+		valLoss, valErr, _ := evaluate(net, s.data.val, s.data.mean, x, nil, nil)
 		ms = append(ms, metric{results.SplitVal, results.MetricLoss, valLoss}, metric{results.SplitVal, results.MetricError, valErr})
 		watched = valErr
 	}
@@ -109,11 +112,31 @@ func (s *cifarSource) evaluate(net *nn.Network[float32], x []float32) ([]metric,
 }
 
 // final: CIFAR-10's only view is the single 32x32 image (Sec. 4.2), which
-// the last periodic evaluation already measured.
-func (s *cifarSource) final(*nn.Network[float32], *job) ([]metric, error) { return nil, nil }
+// the last periodic evaluation already measured. A CIFAR-10 proxy of an
+// ImageNet net keeps its predictions on the evaluation set (the test set,
+// or its first eval_subset images) for ensembles.
+func (s *cifarSource) final(net *nn.Network[float32], _ *job) ([]metric, *results.Predictions, error) {
+	if !s.top5 {
+		return nil, nil, nil
+	}
+	preds := &results.Predictions{Split: results.SplitTest, View: "single", Classes: net.Classes}
+	evaluate(net, s.data.eval, s.data.mean, make([]float32, net.InShape().Size()), nil, preds)
+	return nil, preds, nil
+}
+
+// keepRows adds the softmax probabilities of each of len(labels) rows of
+// logits to p.
+func keepRows(p *results.Predictions, logits []float32, labels []int) {
+	prob := make([]float64, p.Classes)
+	for i, l := range labels {
+		clear(prob)
+		addSoftmax(prob, logits[i*p.Classes:(i+1)*p.Classes])
+		p.Add(l, prob)
+	}
+}
 
 func (s *cifarSource) probePass(net *nn.Network[float32], x []float32, rows func(n int)) error {
-	evaluate(net, s.data.eval, s.data.mean, x, rows)
+	evaluate(net, s.data.eval, s.data.mean, x, rows, nil)
 	return nil
 }
 

@@ -258,10 +258,17 @@ func (e *Env) train(ctx context.Context, j *job) error {
 		intervalStart = time.Now()
 	}
 	// The recipe's final views (recorded at the last iteration; a run
-	// interrupted here redoes them on resume).
-	fms, err := src.final(net, j)
+	// interrupted here redoes them on resume), and the predictions of
+	// ImageNet-family nets for ensembles.
+	fms, preds, err := src.final(net, j)
 	if err != nil {
 		return err
+	}
+	if preds != nil {
+		preds.RunID, preds.Iteration = j.id, int64(t.Iterations)
+		if err := e.DB.ReplacePredictions(preds); err != nil {
+			return err
+		}
 	}
 	if len(fms) > 0 {
 		wall := st.Wall
@@ -295,8 +302,8 @@ func mean(xs []float64) float64 {
 // the top-1 and top-5 errors in percent. A last partial batch is padded with
 // zeros (inference-mode BN treats images independently) and only its real
 // rows count. probe, if set, is called with the number of real rows before
-// each batch.
-func evaluate(net *nn.Network[float32], split *cifar10.Split, mean []float32, x []float32, probe func(n int)) (loss, errPct, top5Pct float64) {
+// each batch; keep, if set, gets every real row's softmax probabilities.
+func evaluate(net *nn.Network[float32], split *cifar10.Split, mean []float32, x []float32, probe func(n int), keep *results.Predictions) (loss, errPct, top5Pct float64) {
 	batch := net.Batch()
 	el, err := cifar10.NewEvalLoader(split, cifar10.EvalConfig{Batch: batch, Mean: mean})
 	if err != nil {
@@ -326,6 +333,9 @@ func evaluate(net *nn.Network[float32], split *cifar10.Split, mean []float32, x 
 		errs += e
 		misses5 += topKMisses(logits, labels, n, net.Classes, 5)
 		total += n
+		if keep != nil {
+			keepRows(keep, logits, labels[:n])
+		}
 	}
 	return sumLoss / float64(total), 100 * float64(errs) / float64(total), 100 * float64(misses5) / float64(total)
 }

@@ -63,10 +63,10 @@ func TestOpenCreatesAndMigrates(t *testing.T) {
 		{"SELECT count(*) FROM schema_version", fmt.Sprint(len(migrations))},
 		{"SELECT max(version) FROM schema_version", fmt.Sprint(SchemaVersion())},
 		// The five tables of the data model (design.md), and version 2's
-		// run_specs and paper_targets and its two views, and version 3's leases
-		// and segments.
+		// run_specs and paper_targets and its two views, version 3's leases
+		// and segments, and version 4's predictions, ensembles and claims.
 		{"SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'schema_version' ORDER BY name)",
-			"checkpoints,events,leases,metrics,paper_targets,responses,run_specs,runs,segments"},
+			"checkpoints,claims,ensembles,events,leases,metrics,paper_targets,predictions,responses,run_specs,runs,segments"},
 		{"SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name)",
 			"curves,run_summary"},
 	}

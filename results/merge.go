@@ -83,6 +83,7 @@ type shardRun struct {
 	events      []Event
 	checkpoints []Checkpoint
 	responses   []Response
+	predictions []*Predictions
 	specs       []RunSpec
 	segments    []Segment
 }
@@ -189,6 +190,9 @@ func readShard(abs string) ([]shardRun, []PaperTarget, error) {
 		if sr.responses, err = responses(ctx, tx, r.ID); err != nil {
 			return nil, nil, err
 		}
+		if sr.predictions, err = allPredictions(ctx, tx, r.ID); err != nil {
+			return nil, nil, err
+		}
 		if sr.specs, err = runSpecs(ctx, tx, r.ID); err != nil {
 			return nil, nil, err
 		}
@@ -277,6 +281,11 @@ func addRows(ctx context.Context, tx *sql.Tx, sr shardRun) error {
 	}
 	for _, c := range sr.checkpoints {
 		if err := insertCheckpoint(ctx, tx, c); err != nil {
+			return err
+		}
+	}
+	for _, p := range sr.predictions {
+		if err := insertPredictions(ctx, tx, p); err != nil {
 			return err
 		}
 	}

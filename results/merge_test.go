@@ -47,6 +47,8 @@ func writeShard(t *testing.T, path, id string, status Status, iters int, base ti
 	must(t, db.AddCheckpoint(Checkpoint{RunID: id, Iteration: int64(iters), Path: id + "/ckpt", SHA256: "ab"}))
 	if status.Terminal() {
 		must(t, db.ReplaceResponses(id, []Response{{LayerIndex: 0, LayerName: "conv1", Std: 0.5}, {LayerIndex: 1, LayerName: "b1.conv1", Std: math.NaN()}}))
+		must(t, db.ReplacePredictions(&Predictions{RunID: id, Split: SplitTest, View: "single", Iteration: int64(iters), Classes: 2,
+			Labels: []int32{1, 0}, Probs: []float32{0.25, 0.75, 0.5, 0.5}}))
 		must(t, db.MarkFinished(id, status, ""))
 	}
 }
@@ -58,6 +60,7 @@ type runRecord struct {
 	Events      []Event
 	Checkpoints []Checkpoint
 	Responses   []Response
+	Predictions []*Predictions
 }
 
 func record(t *testing.T, db *DB, id string) runRecord {
@@ -77,6 +80,9 @@ func record(t *testing.T, db *DB, id string) runRecord {
 		t.Fatal(err)
 	}
 	if r.Responses, err = db.Responses(id); err != nil {
+		t.Fatal(err)
+	}
+	if r.Predictions, err = allPredictions(t.Context(), db.sql, id); err != nil {
 		t.Fatal(err)
 	}
 	for i := range r.Responses { // NaN != NaN: compare as a sentinel

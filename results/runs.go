@@ -321,10 +321,10 @@ func (db *DB) DeleteRunData(id string) error {
 	return nil
 }
 
-// deleteRunRows deletes the metrics, events, checkpoint records and layer
-// responses of run id.
+// deleteRunRows deletes the metrics, events, checkpoint records, layer
+// responses and predictions of run id.
 func deleteRunRows(ctx context.Context, tx execer, id string) error {
-	for _, table := range []string{"metrics", "events", "checkpoints", "responses"} {
+	for _, table := range []string{"metrics", "events", "checkpoints", "responses", "predictions"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE run_id = ?`, id); err != nil {
 			return err
 		}

@@ -176,6 +176,53 @@ CREATE TABLE segments (
 	PRIMARY KEY (run_id, started)
 ) WITHOUT ROWID;
 `,
+	// Version 4 (issue 16): Table 5. predictions keeps a trained run's
+	// class probabilities on its evaluation set (ImageNet-family nets and
+	// their CIFAR-10 proxies), so an ensemble is evaluated from its
+	// members' rows without their weights; ensembles holds each evaluated
+	// ensemble's numbers; claims holds the verdicts `repro report` reached.
+	`
+CREATE TABLE predictions (
+	run_id    TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+	split     TEXT NOT NULL,                   -- test (CIFAR-10) | val (ImageNet)
+	view      TEXT NOT NULL,                   -- single | center | 10-crop | multi-scale
+	iteration INTEGER NOT NULL,                -- of the weights that predicted
+	images    INTEGER NOT NULL,
+	classes   INTEGER NOT NULL,
+	labels    BLOB NOT NULL,                   -- deflated little-endian int32, one per image
+	probs     BLOB NOT NULL,                   -- deflated little-endian IEEE half floats, images x classes
+	PRIMARY KEY (run_id, split)
+) WITHOUT ROWID;
+
+CREATE TABLE ensembles (
+	spec     TEXT NOT NULL,                    -- spec id, e.g. table5
+	ensemble TEXT NOT NULL,                    -- its name in the spec
+	scale    TEXT NOT NULL,
+	split    TEXT NOT NULL,
+	name     TEXT NOT NULL,                    -- error | top5 | loss
+	value    REAL,                             -- NULL stands for NaN
+	view     TEXT NOT NULL DEFAULT '',         -- the members' view
+	images   INTEGER NOT NULL,
+	members  TEXT NOT NULL,                    -- run ids, comma-separated
+	at       TEXT NOT NULL,
+	PRIMARY KEY (spec, ensemble, scale, name)
+) WITHOUT ROWID;
+
+CREATE TABLE claims (
+	spec          TEXT NOT NULL,
+	claim         TEXT NOT NULL,               -- the claim's id in the spec
+	scale         TEXT NOT NULL,               -- the scale its numbers come from
+	verdict       TEXT NOT NULL,               -- held | not_held | within_noise | not_measurable
+	kind          TEXT NOT NULL,               -- less | ordered | ... (experiments.Claim)
+	metric        TEXT NOT NULL,               -- test_error, top1_error, ...
+	margin        REAL,                        -- the noise margin used (error points), NULL if none
+	margin_source TEXT NOT NULL DEFAULT '',    -- where the margin comes from
+	numbers       TEXT NOT NULL DEFAULT '',    -- the comparison as the report prints it
+	paper         TEXT NOT NULL DEFAULT '',    -- the paper's sentence
+	source        TEXT NOT NULL DEFAULT '',    -- where the paper says it, e.g. "Sec 4.2, Fig. 6"
+	PRIMARY KEY (spec, claim)
+) WITHOUT ROWID;
+`,
 }
 
 // SchemaVersion is the schema version this package writes.

@@ -81,7 +81,41 @@ func reportCommand() *cli.Command {
 				fmt.Fprintf(c.App.Writer, ", removed %d stale plot files", len(w.Removed))
 			}
 			fmt.Fprintln(c.App.Writer)
+			for _, name := range read {
+				if err := recordClaims(c, name, w.Claims); err != nil {
+					return err
+				}
+			}
 			return nil
 		},
 	}
+}
+
+// recordClaims stores the verdicts of the scales that the database at path
+// holds in its claims table. A database at an older schema is left as it is
+// (a campaign of an older binary may still be writing it); `repro upgrade`
+// first.
+func recordClaims(c *cli.Context, path string, vs []reports.ClaimVerdict) error {
+	v, err := results.FileSchemaVersion(path)
+	if err != nil {
+		return asInput(err)
+	}
+	if v != results.SchemaVersion() {
+		fmt.Fprintf(c.App.ErrWriter, "repro report: claims not recorded in %s (schema version %d; `repro upgrade --db %s` brings it to %d)\n",
+			path, v, path, results.SchemaVersion())
+		return nil
+	}
+	db, err := results.Open(path)
+	if err != nil {
+		return asInput(err)
+	}
+	defer db.Close()
+	changed, err := reports.RecordClaims(db, vs)
+	if err != nil {
+		return err
+	}
+	if changed {
+		fmt.Fprintf(c.App.Writer, "recorded the claims' verdicts in %s (table claims)\n", path)
+	}
+	return nil
 }
