@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/resnet-repro/resnet-repro/datasets/cifar10"
+	"github.com/resnet-repro/resnet-repro/datasets/imagenet"
 	"github.com/resnet-repro/resnet-repro/engine/nn"
 	"github.com/resnet-repro/resnet-repro/engine/tensor"
 	"github.com/resnet-repro/resnet-repro/experiments"
@@ -41,12 +42,51 @@ type EvalRequest struct {
 	Def   *models.Def
 	Batch int
 	Limit int
+	// ImageNet, with Def and Weights, evaluates on the validation images
+	// of the ILSVRC-2012 folder (Env.ImageNetRoot: val/<wnid>/, or a flat
+	// val/ with its ground truth) instead of CIFAR-10, with the paper's
+	// testing views (Views) and the input normalization Normalize. Limit
+	// then takes that many images spread evenly over the classes.
+	ImageNet bool
+	// Views are the ImageNet views (Sec. 3.4): ViewCenter (the 224 center
+	// crop of the image at shorter side 256), View10Crop, ViewMultiScale;
+	// none means all three.
+	Views []string
+	// Normalize is the ImageNet input normalization (NormalizeTorchvision
+	// when empty).
+	Normalize string
 	// Record adds the result to the run as an EventEval event (RunID only).
 	Record bool
 	// SaveWeights, when set, writes the evaluated weights and BN statistics
 	// (no optimizer state) as a safetensors state dict with PyTorch names.
 	SaveWeights string
 }
+
+// The ImageNet views of a weights-only evaluation (EvalRequest.Views), as
+// spec protocols name them.
+const (
+	ViewCenter     = "center"
+	View10Crop     = "10-crop"
+	ViewMultiScale = "multi-scale"
+)
+
+// The ImageNet input normalizations of a weights-only evaluation
+// (EvalRequest.Normalize). Pixels are in the 0..255 scale.
+const (
+	// NormalizeTorchvision subtracts the channel means 255·(0.485, 0.456,
+	// 0.406) and divides by 255·(0.229, 0.224, 0.225): what torchvision's
+	// ImageNet weights were trained with.
+	NormalizeTorchvision = "torchvision"
+	// NormalizeChannelMean subtracts the channel means only (the paper's
+	// input without its per-pixel mean image).
+	NormalizeChannelMean = "channel-mean"
+	// NormalizePerPixel subtracts the per-pixel mean of 10,000 training
+	// images, as our runs do (Sec. 3.4, after AlexNet); it needs train/.
+	NormalizePerPixel = "per-pixel"
+)
+
+// torchvisionStd is torchvision's ImageNet channel std in the 0..255 scale.
+var torchvisionStd = [3]float32{0.229 * 255, 0.224 * 255, 0.225 * 255}
 
 // EvalMetric is one number of an evaluation, named as runs record them
 // (split test/val, name error/top5/loss; ImageNet's extra views as
@@ -86,7 +126,111 @@ func (e *Env) Evaluate(ctx context.Context, req EvalRequest) (EvalResult, error)
 	if req.Record {
 		return EvalResult{}, errors.New("eval: --record needs a run (--run ID) to record the evaluation in")
 	}
+	if req.ImageNet {
+		return e.evaluateImageNetWeights(ctx, req)
+	}
+	if len(req.Views) > 0 || req.Normalize != "" {
+		return EvalResult{}, errors.New("eval: views and normalization are for ImageNet weights (--imagenet DIR)")
+	}
 	return e.evaluateWeights(req)
+}
+
+// evaluateImageNetWeights evaluates a state dict on ImageNet validation
+// images with the requested views (EvalRequest.ImageNet).
+func (e *Env) evaluateImageNetWeights(ctx context.Context, req EvalRequest) (EvalResult, error) {
+	def := req.Def
+	views := req.Views
+	if len(views) == 0 {
+		views = []string{ViewCenter, View10Crop, ViewMultiScale}
+	}
+	for _, v := range views {
+		if v != ViewCenter && v != View10Crop && v != ViewMultiScale {
+			return EvalResult{}, fmt.Errorf("eval: unknown view %q (want %s, %s or %s)", v, ViewCenter, View10Crop, ViewMultiScale)
+		}
+	}
+	root := e.ImageNetRoot()
+	ds, err := imagenet.Open(root, imagenet.Options{})
+	if err != nil {
+		return EvalResult{}, fmt.Errorf("eval: %w", err)
+	}
+	if ds.Val == nil || ds.Val.Len() == 0 {
+		return EvalResult{}, fmt.Errorf("eval: %s has no validation images (val/)", root)
+	}
+	if ds.Classes.Len() > def.Classes {
+		return EvalResult{}, fmt.Errorf("eval: %s has %d classes, %s %d", root, ds.Classes.Len(), def.Config.Model, def.Classes)
+	}
+	tf := imagenet.DefaultConfig()
+	tf.Lighting = 0
+	if def.Config.Input != tf.Crop {
+		tf = tf.Scaled(def.Config.Input)
+	}
+	switch req.Normalize {
+	case "", NormalizeTorchvision:
+		tf.Std = torchvisionStd
+	case NormalizeChannelMean:
+	case NormalizePerPixel:
+		if ds.Train == nil {
+			return EvalResult{}, fmt.Errorf("eval: normalization %s needs the training images (%s/train/) for its mean; use %s or %s",
+				NormalizePerPixel, root, NormalizeTorchvision, NormalizeChannelMean)
+		}
+		if tf.MeanImage, tf.Mean, err = imagenet.ComputeMean(ds.Train, tf, meanImages, 0); err != nil {
+			return EvalResult{}, err
+		}
+	default:
+		return EvalResult{}, fmt.Errorf("eval: unknown normalization %q (want %s, %s or %s)", req.Normalize,
+			NormalizeTorchvision, NormalizeChannelMean, NormalizePerPixel)
+	}
+	if err := tf.Validate(); err != nil {
+		return EvalResult{}, err
+	}
+	batch := req.Batch
+	if batch <= 0 {
+		batch = 10 // one image's ten crops per pass
+	}
+	net, iteration, err := e.loadNet(def, batch, req.Weights)
+	if err != nil {
+		return EvalResult{}, err
+	}
+	j := &job{def: def, label: def.Config.Model}
+	src := &imagenetSource{ctx: ctx, e: e, val: spread(ds.Val, req.Limit), tf: tf, batch: batch, classes: def.Classes, warn: e.logf}
+	res := EvalResult{Model: def.Config.Model, Weights: req.Weights, Iteration: iteration, Images: src.val.Len(), Backend: e.backendName()}
+	trained := func() map[string]*tensor.Tensor {
+		w := map[string]*tensor.Tensor{}
+		for _, t := range models.Tensors(net) {
+			w[t.Name] = t.Tensor
+		}
+		return w
+	}
+	for _, v := range views {
+		var ms []metric
+		switch v {
+		case ViewCenter:
+			if ms, _, _, _, err = src.evaluate(net, make([]float32, net.InShape().Size())); err != nil {
+				return res, err
+			}
+		case View10Crop:
+			top1, top5, err := src.tenCrop(net, j, trained, nil)
+			if err != nil {
+				return res, err
+			}
+			ms = []metric{{results.SplitVal, MetricError10Crop, top1}, {results.SplitVal, MetricTop510Crop, top5}}
+		case ViewMultiScale:
+			top1, top5, err := src.multiScale(j, trained(), nil)
+			if err != nil {
+				return res, err
+			}
+			ms = []metric{{results.SplitVal, MetricErrorMulti, top1}, {results.SplitVal, MetricTop5MultiScale, top5}}
+		}
+		for _, m := range ms {
+			res.Metrics = append(res.Metrics, EvalMetric{Split: m.split, Name: m.name, Value: m.value})
+		}
+	}
+	if req.SaveWeights != "" {
+		if err := saveWeights(req.SaveWeights, net, res); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
 }
 
 // evaluateRun rebuilds the run's training view and evaluates the weights.

@@ -374,9 +374,9 @@ func (s *imagenetSource) final(net *nn.Network[float32], j *job) ([]metric, *res
 // input, with the trained weights. The head is global average pooling, so
 // one set of weights serves every input size.
 func (s *imagenetSource) evalNet(j *job, input, batch int, weights map[string]*tensor.Tensor) (*nn.Network[float32], error) {
-	c := j.cfg
+	c := j.def.Config
 	c.Input = input
-	def, err := DefineRun(c)
+	def, err := models.Define(c)
 	if err != nil {
 		return nil, err
 	}

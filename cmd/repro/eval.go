@@ -13,8 +13,9 @@ import (
 )
 
 // evalCommand evaluates trained weights on the test set (reproduce.Evaluate):
-// `repro eval --run ID [--weights F]` as the run's training evaluated it, or
-// `repro eval --model M --weights F` on the CIFAR-10 test set.
+// `repro eval --run ID [--weights F]` as the run's training evaluated it,
+// `repro eval --model M --weights F` on the CIFAR-10 test set, or with
+// `--imagenet DIR [--views V] [--normalize N]` on ImageNet validation images.
 func evalCommand() *cli.Command {
 	flags := []cli.Flag{
 		&cli.StringFlag{Name: "run", Usage: "evaluate run `ID` (see `repro runs`) as its training did: its network, data split, mean image and views"},
@@ -28,7 +29,9 @@ func evalCommand() *cli.Command {
 		scaleFlag("the scale whose database holds --run"),
 		dbFlag("results database of --run"),
 		&cli.StringFlag{Name: "data", Usage: "data directory (default $REPRO_DATA, else ./data)"},
-		&cli.StringFlag{Name: "imagenet", Usage: "ILSVRC-2012 folder of an ImageNet run (default: imagenet/ in the data directory)"},
+		&cli.StringFlag{Name: "imagenet", Usage: "ILSVRC-2012 `DIR` (val/<wnid>/ or a flat val/ with its ground truth): of an ImageNet run (default: imagenet/ in the data directory), or, with --weights, the validation images to evaluate them on instead of CIFAR-10"},
+		&cli.StringSliceFlag{Name: "views", Usage: "ImageNet testing `VIEW`s (Sec. 3.4): center, 10-crop, multi-scale (repeatable or comma-separated; default all three)"},
+		&cli.StringFlag{Name: "normalize", Usage: "ImageNet input normalization `N`: torchvision (channel mean and std, as torchvision's weights; the default), channel-mean (mean only), per-pixel (our runs' per-pixel mean of 10,000 training images; needs train/)"},
 		&cli.BoolFlag{Name: "offline", EnvVars: []string{"REPRO_OFFLINE"}, Usage: "never download data; a missing dataset is an error"},
 		threadsFlag,
 		backendFlag,
@@ -48,8 +51,16 @@ func evalCommand() *cli.Command {
 				return badInput("eval: unknown format %q (want table or json)", format)
 			}
 			req := reproduce.EvalRequest{RunID: c.String("run"), Weights: c.String("weights"), Batch: c.Int("batch"),
-				Limit: c.Int("limit"), Record: c.Bool("record"), SaveWeights: c.String("save-weights")}
+				Limit: c.Int("limit"), Record: c.Bool("record"), SaveWeights: c.String("save-weights"),
+				ImageNet: c.String("run") == "" && c.IsSet("imagenet"), Views: c.StringSlice("views"), Normalize: c.String("normalize")}
+			if !c.IsSet("batch") && req.ImageNet {
+				req.Batch = 10 // one image's ten crops per forward pass
+			}
 			switch {
+			case req.RunID != "" && (len(req.Views) > 0 || req.Normalize != ""):
+				return badInput("eval: --views and --normalize are for weights without a run (--imagenet DIR); a run is evaluated with its own views and input")
+			case req.RunID == "" && !req.ImageNet && (len(req.Views) > 0 || req.Normalize != ""):
+				return badInput("eval: --views and --normalize are for ImageNet weights: add --imagenet DIR")
 			case req.RunID == "" && (c.String("model") == "" || req.Weights == ""):
 				return badInput("eval: give --run ID, or --model and --weights")
 			case req.RunID != "" && c.String("model") != "":
