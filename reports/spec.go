@@ -374,7 +374,7 @@ func (g *generator) writeResults(b *strings.Builder, d *specData) {
 				if !ok {
 					continue
 				}
-				ours, dl := "not evaluated: `repro run " + d.Spec.ID + "` evaluates it once every member is trained", "n/a"
+				ours, dl := "not evaluated: `repro run "+d.Spec.ID+"` evaluates it once every member is trained", "n/a"
 				if er, ok := d.Ensembles[e.Name]; ok {
 					if v, ok := ensembleValue(er, gr.key); ok {
 						ours = pct(v)

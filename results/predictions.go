@@ -279,7 +279,7 @@ func Float16Value(h uint16) float32 {
 // Scores are the errors of a set of predictions, in percent (top-1, top-5)
 // and the mean cross-entropy loss.
 type Scores struct {
-	Images            int
+	Images           int
 	Loss, Top1, Top5 float64
 }
 
