@@ -40,7 +40,7 @@ func cookbookQueries(t *testing.T) []cookbookQuery {
 
 // TestCookbook runs every query of the README's cookbook with `repro query`
 // on a copy of the committed results/medium.db, upgraded as `repro upgrade`
-// does: each must succeed and, unless its question says it "may return no
+// does and reported on by `repro report`: each must succeed and, unless its question says it "may return no
 // rows", return at least one row.
 func TestCookbook(t *testing.T) {
 	queries := cookbookQueries(t)
@@ -61,6 +61,11 @@ func TestCookbook(t *testing.T) {
 	src.Close()
 	if _, err := reproduce.Upgrade(db); err != nil {
 		t.Fatal(err)
+	}
+	// `repro report` records the claims' verdicts (table claims), as the
+	// campaign's save step does for the committed database.
+	if code, _, errOut := repro("report", "--db", db, "--out", filepath.Join(t.TempDir(), "reports")); code != 0 {
+		t.Fatalf("repro report: exit %d: %s", code, errOut)
 	}
 	for _, q := range queries {
 		code, out, errOut := repro("query", "--db", db, "--format", "csv", q.sql)
