@@ -55,6 +55,11 @@ type EvalRequest struct {
 	// Normalize is the ImageNet input normalization (NormalizeTorchvision
 	// when empty).
 	Normalize string
+	// Responses adds Fig. 7's measurement of the evaluated network: the
+	// standard deviation of every 3x3 layer's BN output over the
+	// evaluation set (the center view on ImageNet), beside what the run
+	// recorded.
+	Responses bool
 	// Record adds the result to the run as an EventEval event (RunID only).
 	Record bool
 	// SaveWeights, when set, writes the evaluated weights and BN statistics
@@ -113,6 +118,34 @@ type EvalResult struct {
 	Images    int          `json:"images"`              // images of the test (or val) set
 	Backend   string       `json:"backend"`
 	Metrics   []EvalMetric `json:"metrics"`
+	Responses []EvalResponse `json:"responses,omitempty"`
+}
+
+// EvalResponse is one layer's response std (EvalRequest.Responses), with
+// the run's recorded value when it has one for the same layer.
+type EvalResponse struct {
+	LayerIndex  int     `json:"layer_index"`
+	LayerName   string  `json:"layer_name"`
+	Std         float64 `json:"std"`
+	Recorded    float64 `json:"recorded,omitempty"`
+	HasRecorded bool    `json:"has_recorded,omitempty"`
+}
+
+// measureResponses runs Fig. 7's probe over src's evaluation set and pairs
+// each layer with recorded (by index and name; nil: none).
+func measureResponses(net *nn.Network[float32], nctx *nn.Context[float32], src source, recorded []results.Response) ([]EvalResponse, error) {
+	rs, err := responses(net, nctx, src, make([]float32, net.InShape().Size()), "")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]EvalResponse, len(rs))
+	for i, r := range rs {
+		out[i] = EvalResponse{LayerIndex: r.LayerIndex, LayerName: r.LayerName, Std: r.Std}
+		if i < len(recorded) && recorded[i].LayerName == r.LayerName {
+			out[i].Recorded, out[i].HasRecorded = recorded[i].Std, true
+		}
+	}
+	return out, nil
 }
 
 // Evaluate measures the request's weights (EvalRequest).
@@ -187,7 +220,8 @@ func (e *Env) evaluateImageNetWeights(ctx context.Context, req EvalRequest) (Eva
 	if batch <= 0 {
 		batch = 10 // one image's ten crops per pass
 	}
-	net, iteration, err := e.loadNet(def, batch, req.Weights)
+	nctx := nn.NewContext[float32](e.Backend)
+	net, iteration, err := e.loadNet(nctx, def, batch, req.Weights)
 	if err != nil {
 		return EvalResult{}, err
 	}
@@ -223,6 +257,11 @@ func (e *Env) evaluateImageNetWeights(ctx context.Context, req EvalRequest) (Eva
 		}
 		for _, m := range ms {
 			res.Metrics = append(res.Metrics, EvalMetric{Split: m.split, Name: m.name, Value: m.value})
+		}
+	}
+	if req.Responses {
+		if res.Responses, err = measureResponses(net, nctx, src, nil); err != nil {
+			return res, err
 		}
 	}
 	if req.SaveWeights != "" {
@@ -271,7 +310,8 @@ func (e *Env) evaluateRun(ctx context.Context, req EvalRequest) (EvalResult, err
 	if cs, ok := src.(*cifarSource); ok {
 		cs.top5 = true
 	}
-	net, iteration, err := e.loadNet(def, cfg.Training.Batch, path)
+	nctx := nn.NewContext[float32](e.Backend)
+	net, iteration, err := e.loadNet(nctx, def, cfg.Training.Batch, path)
 	if err != nil {
 		return EvalResult{}, err
 	}
@@ -300,6 +340,17 @@ func (e *Env) evaluateRun(ctx context.Context, req EvalRequest) (EvalResult, err
 		em := EvalMetric{Split: m.split, Name: m.name, Value: m.value}
 		em.Recorded, em.HasRecorded = recorded[[2]string{m.split, m.name}]
 		res.Metrics = append(res.Metrics, em)
+	}
+	if req.Responses {
+		var rec []results.Response
+		if r.Status == results.StatusDone && iteration == r.Iterations {
+			if rec, err = e.DB.Responses(r.ID); err != nil { // measured on the final weights
+				return res, err
+			}
+		}
+		if res.Responses, err = measureResponses(net, nctx, src, rec); err != nil {
+			return res, err
+		}
 	}
 	if req.SaveWeights != "" {
 		if err := saveWeights(req.SaveWeights, net, res); err != nil {
@@ -339,18 +390,26 @@ func (e *Env) evaluateWeights(req EvalRequest) (EvalResult, error) {
 	if batch <= 0 {
 		batch = 100
 	}
-	net, iteration, err := e.loadNet(req.Def, batch, req.Weights)
+	nctx := nn.NewContext[float32](e.Backend)
+	net, iteration, err := e.loadNet(nctx, req.Def, batch, req.Weights)
 	if err != nil {
 		return EvalResult{}, err
 	}
 	x := make([]float32, net.InShape().Size())
-	loss, top1, top5 := evaluate(net, test, cifar10.MeanImage(train45k), x, nil, nil)
+	mean := cifar10.MeanImage(train45k)
+	loss, top1, top5 := evaluate(net, test, mean, x, nil, nil)
 	res := EvalResult{Model: req.Def.Config.Model, Weights: req.Weights, Iteration: iteration, Images: test.Len(), Backend: e.backendName(),
 		Metrics: []EvalMetric{
 			{Split: results.SplitTest, Name: results.MetricError, Value: top1},
 			{Split: results.SplitTest, Name: results.MetricTop5, Value: top5},
 			{Split: results.SplitTest, Name: results.MetricLoss, Value: loss},
 		}}
+	if req.Responses {
+		src := &cifarSource{data: &cifarData{eval: test, mean: mean}}
+		if res.Responses, err = measureResponses(net, nctx, src, nil); err != nil {
+			return res, err
+		}
+	}
 	if req.SaveWeights != "" {
 		if err := saveWeights(req.SaveWeights, net, res); err != nil {
 			return res, err
@@ -363,8 +422,8 @@ func (e *Env) evaluateWeights(req EvalRequest) (EvalResult, error) {
 // statistics of a safetensors file: a checkpoint of ours (its optimizer
 // state is ignored; iteration is the checkpoint's) or a state dict
 // (iteration 0).
-func (e *Env) loadNet(def *models.Def, batch int, path string) (*nn.Network[float32], int64, error) {
-	net, err := models.Build(nn.NewContext[float32](e.Backend), def, batch)
+func (e *Env) loadNet(nctx *nn.Context[float32], def *models.Def, batch int, path string) (*nn.Network[float32], int64, error) {
+	net, err := models.Build(nctx, def, batch)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -23,6 +23,7 @@ func evalCommand() *cli.Command {
 		&cli.StringFlag{Name: "model", Usage: "network of --weights without --run, e.g. resnet-20"},
 		&cli.IntFlag{Name: "batch", Value: 100, Usage: "images per forward pass without --run (a run uses its training batch)"},
 		&cli.IntFlag{Name: "limit", Usage: "without --run: the first `N` test images only"},
+		&cli.BoolFlag{Name: "responses", Usage: "also measure Fig. 7's layer responses: the std of every 3x3 layer's BN output over the evaluation set, beside what the run recorded"},
 		&cli.BoolFlag{Name: "record", Usage: "record the result as an \"eval\" event of the run"},
 		&cli.StringFlag{Name: "save-weights", Usage: "write the evaluated weights (no optimizer state) to `FILE` as a state dict with PyTorch names"},
 		&cli.StringFlag{Name: "format", Value: results.FormatTable, Usage: "output `FORMAT`: table or json"},
@@ -51,7 +52,7 @@ func evalCommand() *cli.Command {
 				return badInput("eval: unknown format %q (want table or json)", format)
 			}
 			req := reproduce.EvalRequest{RunID: c.String("run"), Weights: c.String("weights"), Batch: c.Int("batch"),
-				Limit: c.Int("limit"), Record: c.Bool("record"), SaveWeights: c.String("save-weights"),
+				Limit: c.Int("limit"), Record: c.Bool("record"), SaveWeights: c.String("save-weights"), Responses: c.Bool("responses"),
 				ImageNet: c.String("run") == "" && c.IsSet("imagenet"), Views: c.StringSlice("views"), Normalize: c.String("normalize")}
 			if !c.IsSet("batch") && req.ImageNet {
 				req.Batch = 10 // one image's ten crops per forward pass
@@ -135,6 +136,21 @@ func writeEval(c *cli.Context, res reproduce.EvalResult) error {
 			}
 		}
 		t.Rows = append(t.Rows, []any{m.Split, m.Name, m.Value, rec, same})
+	}
+	if err := t.Write(out, results.FormatTable); err != nil {
+		return err
+	}
+	if len(res.Responses) == 0 {
+		return nil
+	}
+	fmt.Fprintf(out, "\nlayer responses (std of each 3x3 layer's BN output, Fig. 7):\n")
+	t = &results.Table{Columns: []string{"layer", "name", "std", "recorded"}}
+	for _, r := range res.Responses {
+		var rec any
+		if r.HasRecorded {
+			rec = r.Recorded
+		}
+		t.Rows = append(t.Rows, []any{r.LayerIndex, r.LayerName, r.Std, rec})
 	}
 	return t.Write(out, results.FormatTable)
 }

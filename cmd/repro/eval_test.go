@@ -23,6 +23,11 @@ type evalReference struct {
 	Pred      []int     `json:"pred"`
 	InTop5    []int     `json:"in_top5"`
 	Top2Gap   []float64 `json:"top2_gap"`
+	// Responses are Fig. 7's layer stds (eval_control.py --responses).
+	Responses []struct {
+		LayerName string  `json:"layer_name"`
+		Std       float64 `json:"std"`
+	} `json:"responses"`
 }
 
 // TestEvalAgainstPyTorch: `repro eval` of ResNet-20's final medium-scale
@@ -32,7 +37,8 @@ type evalReference struct {
 // whose two largest logits are within float32 rounding of each other
 // (gap < gapTol); each such image is excused from the error counts. (The
 // fixture has one, gap 5.3e-5; measured, both frameworks give 14.28% and
-// 0.56%.)
+// 0.56%.) Fig. 7's layer responses (`--responses`) match PyTorch's, layer
+// by layer.
 func TestEvalAgainstPyTorch(t *testing.T) {
 	raw, err := os.ReadFile("../../tools/torchref/evals/resnet-20-medium-seed1.json")
 	if err != nil {
@@ -55,7 +61,7 @@ func TestEvalAgainstPyTorch(t *testing.T) {
 		}
 	}
 	code, out, errOut := repro("eval", "--model", ref.Model, "--weights", "../../"+ref.Weights, "--limit", strconv.Itoa(n),
-		"--data", sharedData, "--offline", "--format", "json")
+		"--data", sharedData, "--offline", "--format", "json", "--responses")
 	if code != 0 {
 		t.Fatalf("repro eval: exit %d: %s", code, errOut)
 	}
@@ -64,6 +70,10 @@ func TestEvalAgainstPyTorch(t *testing.T) {
 		Metrics []struct {
 			Split, Name string
 			Value       float64
+		}
+		Responses []struct {
+			LayerName string `json:"layer_name"`
+			Std       float64
 		}
 	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
@@ -104,6 +114,20 @@ func TestEvalAgainstPyTorch(t *testing.T) {
 	}
 	if len(want) > 0 {
 		t.Errorf("repro eval printed no %v", want)
+	}
+	// 19 3x3 layers in ResNet-20 (the stem and 2 per block, 9 blocks).
+	if len(ref.Responses) != 19 || len(got.Responses) != len(ref.Responses) {
+		t.Fatalf("%d layer responses, PyTorch %d: want 19", len(got.Responses), len(ref.Responses))
+	}
+	for i, r := range ref.Responses {
+		g := got.Responses[i]
+		// A std over 10,000 images' units, summed in float64 on both
+		// sides from float32 (ours) or float64 (PyTorch) activations:
+		// measured within 1.0e-7 relative; 1e-4 leaves room for a ReLU
+		// flipped near 0 and is far below any error in the probe.
+		if g.LayerName != r.LayerName || math.Abs(g.Std-r.Std) > 1e-4*r.Std {
+			t.Errorf("layer %d: %s std %v, PyTorch %s %v", i, g.LayerName, g.Std, r.LayerName, r.Std)
+		}
 	}
 	if !strings.Contains(ref.Weights, "resnet-20") {
 		t.Errorf("fixture weights %s are not ResNet-20's", ref.Weights)

@@ -17,6 +17,12 @@ out), the original 32x32 image only. For every test image it records the
 predicted class, whether the label is among the 5 largest logits, and the
 gap between the two largest logits (where a float32 implementation may
 disagree); and the top-1 and top-5 errors and mean loss of the whole set.
+
+With --responses it also measures Fig. 7's layer responses as `repro eval
+--responses` does: for every 3x3 conv, the standard deviation of its BN's
+output (before ReLU and addition) over all units and evaluated images,
+sqrt(E[y^2] - E[y]^2), in float64. --limit N evaluates the first N test
+images only.
 """
 import argparse
 import hashlib
@@ -58,6 +64,8 @@ def main():
     ap.add_argument("--shortcut", default="A")
     ap.add_argument("--archive", default=os.path.join(HERE, "../../../shared/datasets/cifar10/cifar-10-binary.tar.gz"))
     ap.add_argument("--out", required=True)
+    ap.add_argument("--responses", action="store_true", help="also measure every 3x3 layer's BN output std (Fig. 7)")
+    ap.add_argument("--limit", type=int, default=0, help="the first N test images only")
     a = ap.parse_args()
 
     tf = tarfile.open(a.archive)
@@ -76,6 +84,8 @@ def main():
     mean = (X[~held].sum(0) / (255 * 45000)).astype(np.float32).astype(np.float64)
     Xte, Yte = batch("test_batch")
     Xte = (Xte.astype(np.float32) * np.float32(1 / 255)).astype(np.float64) - mean
+    if a.limit > 0:
+        Xte, Yte = Xte[:a.limit], Yte[:a.limit]
 
     state, sha = read_safetensors(a.weights)
     net = Net({"model": a.model, "width": 1.0, "shortcut": a.shortcut, "classes": 10, "input": 32})
@@ -84,6 +94,24 @@ def main():
     if missing or unexpected:
         sys.exit(f"{a.weights}: missing {missing}, unexpected {unexpected}")
     net = net.double().eval()
+    acc = {}  # conv name -> [sum, sum of squares, count], in forward order
+    if a.responses:
+        mods = dict(net.named_modules())
+        for name, m in net.named_modules():
+            if not isinstance(m, torch.nn.BatchNorm2d):
+                continue
+            conv_name = name.rsplit(".", 1)
+            conv_name = ".".join(conv_name[:-1] + [conv_name[-1].replace("bn", "conv")])
+            cv = mods.get(conv_name)
+            if cv is None or cv.kernel_size != (3, 3):
+                continue  # projection shortcuts' and bottlenecks' 1x1 convs are not Fig. 7's
+
+            def hook(_m, _inp, y, conv_name=conv_name):
+                s = acc.setdefault(conv_name, [0.0, 0.0, 0])
+                s[0] += y.sum().item()
+                s[1] += (y * y).sum().item()
+                s[2] += y.numel()
+            m.register_forward_hook(hook)
     preds, in_top5, gaps, loss = [], [], [], 0.0
     with torch.no_grad():
         for i in range(0, len(Xte), 500):
@@ -103,6 +131,9 @@ def main():
         "images": n, "top1_error": 100 * wrong / n, "top5_error": 100 * (n - sum(in_top5)) / n, "loss": loss / n,
         "pred": preds, "in_top5": [int(v) for v in in_top5], "top2_gap": [round(g, 6) for g in gaps],
     }
+    if a.responses:
+        out["responses"] = [{"layer_name": k, "std": float(np.sqrt(max(0.0, s[1] / s[2] - (s[0] / s[2]) ** 2)))}
+                            for k, s in acc.items()]
     tmp = a.out + ".tmp"
     with open(tmp, "w") as f:
         json.dump(out, f, separators=(",", ":"))
