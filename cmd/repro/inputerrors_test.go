@@ -74,6 +74,10 @@ func TestBadInputExitsTwo(t *testing.T) {
 		{[]string{"eval", "--model", "resnet-8", "--shortcut", "B", "--weights", w, "--data", sharedData, "--offline"}, "missing tensor \"layer2.0.downsample.0.weight\""},
 		{[]string{"eval", "--model", "resnet-8", "--weights", w, "--limit", "20000", "--data", sharedData, "--offline"}, "first 20000 images"},
 		{[]string{"eval", "--run", "nosuchrun", "--db", filepath.Join(dir, "none.db")}, "none.db: file does not exist"},
+		{[]string{"eval", "--run", "abc", "--views", "center"}, "a run is evaluated with its own views and input"},
+		{[]string{"eval", "--model", "resnet-8", "--weights", w, "--normalize", "torchvision"}, "add --imagenet DIR"},
+		{[]string{"eval", "--model", "resnet-8", "--weights", w, "--imagenet", filepath.Join(dir, "noimagenet")}, "noimagenet"},
+		{[]string{"eval", "--model", "resnet-18", "--weights", w, "--imagenet", "../../../shared/datasets/imagenet-sample", "--views", "5-crop"}, `unknown view "5-crop"`},
 		// Issue 19's inputs that panicked or ran out of memory.
 		{[]string{"run", spec("inf", ", width: .inf", ""), "--scale", "smoke", "--db", db, "--offline"}, "inf.yaml:8:39: width must be a finite positive number, not +Inf"},
 		{[]string{"run", spec("nan", ", width: .nan", ""), "--scale", "smoke", "--db", db, "--offline"}, "width must be a finite positive number, not NaN"},
