@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/resnet-repro/resnet-repro/engine/nn"
 )
 
 // Counter says what Analyze counts, so reports can state it beside the
@@ -108,7 +107,7 @@ func (d *Def) resnetLayout(l *Layout) {
 					parts = append(parts, fmt.Sprintf("%dx%d, %d", cv.R, cv.R, cv.K))
 				}
 			}
-			if b.Shortcut == nn.ShortcutProjection {
+			if b.Shortcut == ShortcutProjection {
 				pp, mm := convBNCost(b.C, c, 1, size)
 				row.Params += pp
 				row.MACs += mm

@@ -25,7 +25,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/resnet-repro/resnet-repro/engine/nn"
 )
 
 // Family names a group of architectures.
@@ -59,7 +58,7 @@ type Config struct {
 type Def struct {
 	Config   Config // with every default filled in
 	Residual bool   // false for plain nets
-	Stem     nn.StemConfig
+	Stem     StemDef
 	Stages   []StageDef
 	Classes  int
 	// VGGLayers is set for VGG only: conv filter counts, 0 for a 2x2/2 max pool.
@@ -70,7 +69,7 @@ type Def struct {
 type StageDef struct {
 	Name   string // "conv2_x" (ImageNet) or "stage1" (CIFAR)
 	Layer  string // parameter prefix, "layer1"
-	Blocks []nn.ResidualConfig
+	Blocks []BlockDef
 }
 
 var imagenetBlocks = map[int][]int{
@@ -195,18 +194,18 @@ func widthOf(base int, w float64) int {
 func convOut(size, k, stride, pad int) int { return (size+2*pad-k)/stride + 1 }
 
 // shortcutFor chooses the shortcut of a block whose shape changes or not.
-func shortcutFor(residual bool, option string, change bool) nn.ShortcutKind {
+func shortcutFor(residual bool, option string, change bool) ShortcutKind {
 	switch {
 	case !residual:
-		return nn.ShortcutNone
+		return ShortcutNone
 	case option == "C":
-		return nn.ShortcutProjection
+		return ShortcutProjection
 	case !change:
-		return nn.ShortcutIdentity
+		return ShortcutIdentity
 	case option == "A":
-		return nn.ShortcutZeroPad
+		return ShortcutZeroPad
 	default:
-		return nn.ShortcutProjection
+		return ShortcutProjection
 	}
 }
 
@@ -214,7 +213,7 @@ func defineCIFAR(d *Def, n int) error {
 	w := d.Config.Width
 	size := d.Config.Input
 	c := widthOf(16, w)
-	d.Stem = nn.StemConfig{N: 1, C: 3, H: size, W: size, K: c, R: 3, Stride: 1, Pad: 1}
+	d.Stem = StemDef{N: 1, C: 3, H: size, W: size, K: c, R: 3, Stride: 1, Pad: 1}
 	for s, base := range []int{16, 32, 64} {
 		k := widthOf(base, w)
 		st := StageDef{Name: fmt.Sprintf("stage%d", s+1), Layer: fmt.Sprintf("layer%d", s+1)}
@@ -225,9 +224,9 @@ func defineCIFAR(d *Def, n int) error {
 			}
 			out := convOut(size, 3, stride, 1)
 			change := stride != 1 || c != k
-			st.Blocks = append(st.Blocks, nn.ResidualConfig{
+			st.Blocks = append(st.Blocks, BlockDef{
 				Name: fmt.Sprintf("%s.%d", st.Layer, b), N: 1, C: c, H: size, W: size,
-				Branch: []nn.ConvBN{
+				Branch: []ConvBN{
 					{Conv: "conv1", BN: "bn1", K: k, R: 3, Stride: stride, Pad: 1},
 					{Conv: "conv2", BN: "bn2", K: k, R: 3, Stride: 1, Pad: 1},
 				},
@@ -249,9 +248,9 @@ func defineImageNet(d *Def, depth int) error {
 	size := cfg.Input
 	c := widthOf(64, w)
 	if cfg.CIFARStem {
-		d.Stem = nn.StemConfig{N: 1, C: 3, H: size, W: size, K: c, R: 3, Stride: 1, Pad: 1}
+		d.Stem = StemDef{N: 1, C: 3, H: size, W: size, K: c, R: 3, Stride: 1, Pad: 1}
 	} else {
-		d.Stem = nn.StemConfig{N: 1, C: 3, H: size, W: size, K: c, R: 7, Stride: 2, Pad: 3, Pool: true}
+		d.Stem = StemDef{N: 1, C: 3, H: size, W: size, K: c, R: 7, Stride: 2, Pad: 3, Pool: true}
 		size = convOut(size, 7, 2, 3)
 		size = convOut(size, 3, 2, 1)
 	}
@@ -272,26 +271,26 @@ func defineImageNet(d *Def, depth int) error {
 			if s > 0 && b == 0 {
 				stride = 2 // "Downsampling is performed by conv3_1, conv4_1, and conv5_1" (Table 1)
 			}
-			var branch []nn.ConvBN
+			var branch []ConvBN
 			if bottleneck {
 				s1, s3 := stride, 1
 				if cfg.Stride3x3 {
 					s1, s3 = 1, stride
 				}
-				branch = []nn.ConvBN{
+				branch = []ConvBN{
 					{Conv: "conv1", BN: "bn1", K: mid, R: 1, Stride: s1, Pad: 0},
 					{Conv: "conv2", BN: "bn2", K: mid, R: 3, Stride: s3, Pad: 1},
 					{Conv: "conv3", BN: "bn3", K: k, R: 1, Stride: 1, Pad: 0},
 				}
 			} else {
-				branch = []nn.ConvBN{
+				branch = []ConvBN{
 					{Conv: "conv1", BN: "bn1", K: k, R: 3, Stride: stride, Pad: 1},
 					{Conv: "conv2", BN: "bn2", K: k, R: 3, Stride: 1, Pad: 1},
 				}
 			}
 			out := convOut(size, 3, stride, 1)
 			change := stride != 1 || c != k
-			st.Blocks = append(st.Blocks, nn.ResidualConfig{
+			st.Blocks = append(st.Blocks, BlockDef{
 				Name: fmt.Sprintf("%s.%d", st.Layer, b), N: 1, C: c, H: size, W: size,
 				Branch: branch, Shortcut: shortcutFor(d.Residual, cfg.Shortcut, change), ShortcutStride: stride,
 			})

@@ -12,7 +12,7 @@ import (
 	"github.com/resnet-repro/resnet-repro/engine/nn"
 	"github.com/resnet-repro/resnet-repro/engine/optim"
 	"github.com/resnet-repro/resnet-repro/engine/tensor"
-	"github.com/resnet-repro/resnet-repro/models"
+	"github.com/resnet-repro/resnet-repro/netbuild"
 	"github.com/resnet-repro/resnet-repro/results"
 )
 
@@ -28,7 +28,7 @@ func (e *Env) checkpoint(j *job, net *nn.Network[float32], opt *optim.SGD, st *t
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("checkpoint directory: %w", err)
 	}
-	ts := models.Tensors(net)
+	ts := netbuild.Tensors(net)
 	for i, p := range net.Params() {
 		ts = append(ts, tensor.NamedTensor{Name: velocityPrefix + p.Name, Tensor: &tensor.Tensor{Shape: p.Shape, Data: opt.Velocity[i]}})
 	}
@@ -155,7 +155,7 @@ func loadCheckpoint(path string, net *nn.Network[float32], opt *optim.SGD, st *t
 		}
 		weights[name] = t
 	}
-	if err := models.LoadTensors(net, weights, path); err != nil {
+	if err := netbuild.LoadTensors(net, weights, path); err != nil {
 		return err
 	}
 	for i, p := range net.Params() {

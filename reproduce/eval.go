@@ -14,6 +14,7 @@ import (
 	"github.com/resnet-repro/resnet-repro/engine/tensor"
 	"github.com/resnet-repro/resnet-repro/experiments"
 	"github.com/resnet-repro/resnet-repro/models"
+	"github.com/resnet-repro/resnet-repro/netbuild"
 	"github.com/resnet-repro/resnet-repro/results"
 )
 
@@ -230,7 +231,7 @@ func (e *Env) evaluateImageNetWeights(ctx context.Context, req EvalRequest) (Eva
 	res := EvalResult{Model: def.Config.Model, Weights: req.Weights, Iteration: iteration, Images: src.val.Len(), Backend: e.backendName()}
 	trained := func() map[string]*tensor.Tensor {
 		w := map[string]*tensor.Tensor{}
-		for _, t := range models.Tensors(net) {
+		for _, t := range netbuild.Tensors(net) {
 			w[t.Name] = t.Tensor
 		}
 		return w
@@ -423,7 +424,7 @@ func (e *Env) evaluateWeights(req EvalRequest) (EvalResult, error) {
 // state is ignored; iteration is the checkpoint's) or a state dict
 // (iteration 0).
 func (e *Env) loadNet(nctx *nn.Context[float32], def *models.Def, batch int, path string) (*nn.Network[float32], int64, error) {
-	net, err := models.Build(nctx, def, batch)
+	net, err := netbuild.Build(nctx, def, batch)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -437,7 +438,7 @@ func (e *Env) loadNet(nctx *nn.Context[float32], def *models.Def, batch int, pat
 			weights[name] = t
 		}
 	}
-	if err := models.LoadTensors(net, weights, path); err != nil {
+	if err := netbuild.LoadTensors(net, weights, path); err != nil {
 		return nil, 0, fmt.Errorf("eval: %w", err)
 	}
 	var iteration int64
@@ -463,7 +464,7 @@ func saveWeights(path string, net *nn.Network[float32], res EvalResult) error {
 	for _, m := range res.Metrics {
 		meta[m.Split+"_"+m.Name] = strconv.FormatFloat(m.Value, 'g', -1, 64)
 	}
-	if err := tensor.WriteSafetensors(path, models.Tensors(net), meta); err != nil {
+	if err := tensor.WriteSafetensors(path, netbuild.Tensors(net), meta); err != nil {
 		return fmt.Errorf("eval: save weights: %w", err)
 	}
 	return nil

@@ -15,6 +15,7 @@ import (
 	"github.com/resnet-repro/resnet-repro/engine/nn"
 	"github.com/resnet-repro/resnet-repro/engine/tensor"
 	"github.com/resnet-repro/resnet-repro/models"
+	"github.com/resnet-repro/resnet-repro/netbuild"
 	"github.com/resnet-repro/resnet-repro/results"
 )
 
@@ -342,7 +343,7 @@ func (s *imagenetSource) final(net *nn.Network[float32], j *job) ([]metric, *res
 	trained := func() map[string]*tensor.Tensor {
 		if weights == nil {
 			weights = map[string]*tensor.Tensor{}
-			for _, t := range models.Tensors(net) {
+			for _, t := range netbuild.Tensors(net) {
 				weights[t.Name] = t.Tensor
 			}
 		}
@@ -380,11 +381,11 @@ func (s *imagenetSource) evalNet(j *job, input, batch int, weights map[string]*t
 	if err != nil {
 		return nil, err
 	}
-	net, err := models.Build(nn.NewContext[float32](s.e.Backend), def, batch)
+	net, err := netbuild.Build(nn.NewContext[float32](s.e.Backend), def, batch)
 	if err != nil {
 		return nil, err
 	}
-	if err := models.LoadTensors(net, weights, "the trained network"); err != nil {
+	if err := netbuild.LoadTensors(net, weights, "the trained network"); err != nil {
 		return nil, err
 	}
 	return net, nil

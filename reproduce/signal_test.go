@@ -8,6 +8,7 @@ import (
 	"github.com/resnet-repro/resnet-repro/engine/nn"
 	"github.com/resnet-repro/resnet-repro/engine/optim"
 	"github.com/resnet-repro/resnet-repro/models"
+	"github.com/resnet-repro/resnet-repro/netbuild"
 )
 
 // trainLosses trains a small CIFAR ResNet (resnet-8 at width 0.25: 4/8/16
@@ -30,7 +31,7 @@ func trainLosses(t *testing.T, steps int) []float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	net, err := models.Build(nn.NewContext[float32](backend.Reference(2)), d, 32)
+	net, err := netbuild.Build(nn.NewContext[float32](backend.Reference(2)), d, 32)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/resnet-repro/resnet-repro/engine/tensor"
 	"github.com/resnet-repro/resnet-repro/experiments"
 	"github.com/resnet-repro/resnet-repro/models"
+	"github.com/resnet-repro/resnet-repro/netbuild"
 	"github.com/resnet-repro/resnet-repro/results"
 )
 
@@ -128,7 +129,7 @@ func (e *Env) train(ctx context.Context, j *job) error {
 	}
 	defer src.close()
 	nctx := nn.NewContext[float32](e.Backend)
-	net, err := models.Build(nctx, j.def, t.Batch)
+	net, err := netbuild.Build(nctx, j.def, t.Batch)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/resnet-repro/resnet-repro/engine/nn"
 	"github.com/resnet-repro/resnet-repro/engine/optim"
-	"github.com/resnet-repro/resnet-repro/models"
+	"github.com/resnet-repro/resnet-repro/netbuild"
 	"github.com/urfave/cli/v2"
 )
 
@@ -76,7 +76,7 @@ func benchAction(c *cli.Context) error {
 	}
 	defer be.Close()
 	batch := c.Int("batch")
-	net, err := models.Build(nn.NewContext[float32](be), d, batch)
+	net, err := netbuild.Build(nn.NewContext[float32](be), d, batch)
 	if err != nil {
 		return asInput(err)
 	}

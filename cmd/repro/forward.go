@@ -5,7 +5,7 @@ import (
 
 	"github.com/resnet-repro/resnet-repro/engine/nn"
 	"github.com/resnet-repro/resnet-repro/engine/tensor"
-	"github.com/resnet-repro/resnet-repro/models"
+	"github.com/resnet-repro/resnet-repro/netbuild"
 	"github.com/urfave/cli/v2"
 )
 
@@ -58,7 +58,7 @@ func forwardAction(c *cli.Context) error {
 		return err
 	}
 	defer be.Close()
-	net, err := models.Build(nn.NewContext[float32](be), d, x.Shape[0])
+	net, err := netbuild.Build(nn.NewContext[float32](be), d, x.Shape[0])
 	if err != nil {
 		return asInput(err)
 	}
@@ -66,7 +66,7 @@ func forwardAction(c *cli.Context) error {
 	if err != nil {
 		return asInput(err)
 	}
-	if err := models.LoadTensors(net, weights, c.String("weights")); err != nil {
+	if err := netbuild.LoadTensors(net, weights, c.String("weights")); err != nil {
 		return asInput(err)
 	}
 	var labels []int
@@ -92,7 +92,7 @@ func forwardAction(c *cli.Context) error {
 	if labels != nil {
 		loss, errs := net.Loss(labels)
 		net.Backward()
-		if err := tensor.WriteSafetensors(c.String("grads"), models.Gradients(net), map[string]string{"loss": fmt.Sprint(loss)}); err != nil {
+		if err := tensor.WriteSafetensors(c.String("grads"), netbuild.Gradients(net), map[string]string{"loss": fmt.Sprint(loss)}); err != nil {
 			return err
 		}
 		msg += fmt.Sprintf("; loss %.6f, %d/%d top-1 errors; gradients in %s", loss, errs, len(labels), c.String("grads"))

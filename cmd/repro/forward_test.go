@@ -13,15 +13,15 @@ import (
 	"github.com/resnet-repro/resnet-repro/engine/tensor"
 )
 
-// torchrefDir is one PyTorch fixture (models/testdata/torchref, made by
+// torchrefDir is one PyTorch fixture (netbuild/testdata/torchref, made by
 // tools/torchref/make_fixtures.py): resnet-34 layout, option A, width 0.04
 // (odd filter counts 3/5/10/20), CIFAR stem on 32x32, 10 classes, batch 2.
-const torchrefDir = "../../models/testdata/torchref/resnet34-A-cifarstem"
+const torchrefDir = "../../netbuild/testdata/torchref/resnet34-A-cifarstem"
 
 // `repro forward` end to end: the .npy logits and the safetensors
 // gradients it writes match PyTorch's in eval and train mode. The command
 // runs our float32 engine, so the tolerance is models' float32 rule (see
-// models/torchref_test.go): 10x PyTorch's own float32-vs-float64 error for
+// netbuild/torchref_test.go): 10x PyTorch's own float32-vs-float64 error for
 // the same case and mode, at least 3e-5; measured ours/torch ratio on this
 // case is below 2. Metric per tensor: max|ours - torch| / max|torch|.
 func TestForwardMatchesPyTorch(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"github.com/resnet-repro/resnet-repro/engine/nn"
 	"github.com/resnet-repro/resnet-repro/engine/tensor"
 	"github.com/resnet-repro/resnet-repro/models"
+	"github.com/resnet-repro/resnet-repro/netbuild"
 	"github.com/urfave/cli/v2"
 )
 
@@ -25,12 +26,12 @@ func initCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			net, err := models.Build(nn.NewContext[float32](nil), d, 1)
+			net, err := netbuild.Build(nn.NewContext[float32](nil), d, 1)
 			if err != nil {
 				return asInput(err)
 			}
 			net.InitHe(c.Uint64("seed"))
-			if err := tensor.WriteSafetensors(c.String("out"), models.Tensors(net), weightsMetadata(d, c.Uint64("seed"))); err != nil {
+			if err := tensor.WriteSafetensors(c.String("out"), netbuild.Tensors(net), weightsMetadata(d, c.Uint64("seed"))); err != nil {
 				return err
 			}
 			fmt.Fprintf(c.App.Writer, "wrote %s: %s, %s parameters\n", c.String("out"), d.Config.Model, fmtInt(int64(net.ParamCount())))

@@ -1,4 +1,4 @@
-package models
+package netbuild
 
 import (
 	"fmt"
@@ -9,6 +9,7 @@ import (
 	"github.com/resnet-repro/resnet-repro/engine/backend"
 	"github.com/resnet-repro/resnet-repro/engine/backend/onednn"
 	"github.com/resnet-repro/resnet-repro/engine/nn"
+	"github.com/resnet-repro/resnet-repro/models"
 )
 
 // The fast path agrees with the reference path (issue 3's acceptance:
@@ -51,26 +52,26 @@ func TestFastPathMatchesReference(t *testing.T) {
 	}
 	defer fast.Close()
 	type netCase struct {
-		cfg   Config
+		cfg   models.Config
 		grads bool // compare gradients too
 	}
 	nets := []netCase{
-		{Config{Model: "resnet-20"}, true}, {Config{Model: "resnet-20", Shortcut: "B"}, true},
-		{Config{Model: "resnet-20", Shortcut: "C"}, true}, {Config{Model: "plain-20"}, true},
-		{Config{Model: "resnet-56"}, false}, {Config{Model: "resnet-110"}, false},
-		{Config{Model: "resnet-18", Input: 64}, true},
-		{Config{Model: "resnet-50", Input: 64, Width: 0.25}, true},
-		{Config{Model: "resnet-50", Input: 64, Width: 0.25, Stride3x3: true, Shortcut: "C"}, true},
-		{Config{Model: "resnet-34", Input: 32, Width: 0.25, Shortcut: "A", CIFARStem: true}, true},
-		{Config{Model: "resnet-18", Input: 32, CIFARStem: true, Classes: 10}, true}, // the quick-scale proxy
-		{Config{Model: "resnet-34", Input: 64, Shortcut: "A"}, false}, {Config{Model: "resnet-34", Input: 64, Shortcut: "C"}, false},
-		{Config{Model: "plain-34", Input: 64}, false}, {Config{Model: "resnet-50", Input: 64}, false},
-		{Config{Model: "resnet-101", Input: 64}, false}, {Config{Model: "resnet-152", Input: 64}, false},
+		{models.Config{Model: "resnet-20"}, true}, {models.Config{Model: "resnet-20", Shortcut: "B"}, true},
+		{models.Config{Model: "resnet-20", Shortcut: "C"}, true}, {models.Config{Model: "plain-20"}, true},
+		{models.Config{Model: "resnet-56"}, false}, {models.Config{Model: "resnet-110"}, false},
+		{models.Config{Model: "resnet-18", Input: 64}, true},
+		{models.Config{Model: "resnet-50", Input: 64, Width: 0.25}, true},
+		{models.Config{Model: "resnet-50", Input: 64, Width: 0.25, Stride3x3: true, Shortcut: "C"}, true},
+		{models.Config{Model: "resnet-34", Input: 32, Width: 0.25, Shortcut: "A", CIFARStem: true}, true},
+		{models.Config{Model: "resnet-18", Input: 32, CIFARStem: true, Classes: 10}, true}, // the quick-scale proxy
+		{models.Config{Model: "resnet-34", Input: 64, Shortcut: "A"}, false}, {models.Config{Model: "resnet-34", Input: 64, Shortcut: "C"}, false},
+		{models.Config{Model: "plain-34", Input: 64}, false}, {models.Config{Model: "resnet-50", Input: 64}, false},
+		{models.Config{Model: "resnet-101", Input: 64}, false}, {models.Config{Model: "resnet-152", Input: 64}, false},
 	}
 	for _, nc := range nets {
 		cfg := nc.cfg
 		t.Run(fmt.Sprintf("%s_%s_%d_w%g", cfg.Model, cfg.Shortcut, cfg.Input, cfg.Width), func(t *testing.T) {
-			d, err := Define(cfg)
+			d, err := models.Define(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -116,7 +117,7 @@ func TestFastPathMatchesReference(t *testing.T) {
 // logitsVsFloat64 returns the worst logits error (both modes) of the
 // float32 reference and of the fast path against a float64 network with
 // the same weights.
-func logitsVsFloat64(t *testing.T, d *Def, ref, fst *nn.Network[float32], seed uint64) (refErr, fastErr float64) {
+func logitsVsFloat64(t *testing.T, d *models.Def, ref, fst *nn.Network[float32], seed uint64) (refErr, fastErr float64) {
 	t.Helper()
 	f64, err := Build(nn.NewContext[float64](backend.ReferenceOf[float64](2)), d, ref.Batch())
 	if err != nil {

@@ -1,4 +1,4 @@
-package models
+package netbuild
 
 import (
 	"math"
@@ -8,6 +8,7 @@ import (
 	"github.com/resnet-repro/resnet-repro/engine/backend"
 	"github.com/resnet-repro/resnet-repro/engine/gradcheck"
 	"github.com/resnet-repro/resnet-repro/engine/nn"
+	"github.com/resnet-repro/resnet-repro/models"
 )
 
 // Small versions of each family (reduced width and input so float64
@@ -16,7 +17,7 @@ import (
 // still has 2x2 maps: with a batch of 4 every BN then normalizes at least
 // 16 values per channel (BN over 2 values is nearly degenerate and makes
 // finite differences meaningless).
-var smallNets = []Config{
+var smallNets = []models.Config{
 	{Model: "resnet-8", Width: 0.25, Input: 8},                   // CIFAR, option A
 	{Model: "resnet-8", Width: 0.25, Input: 8, Shortcut: "B"},    // CIFAR, option B
 	{Model: "resnet-8", Width: 0.25, Input: 8, Shortcut: "C"},    // CIFAR, option C
@@ -30,9 +31,9 @@ var smallNets = []Config{
 
 const testBatch = 4
 
-func buildNet[F float32 | float64](t *testing.T, cfg Config, batch int, be backend.Ops[F]) *nn.Network[F] {
+func buildNet[F float32 | float64](t *testing.T, cfg models.Config, batch int, be backend.Ops[F]) *nn.Network[F] {
 	t.Helper()
-	d, err := Define(cfg)
+	d, err := models.Define(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package models
+package netbuild
 
 import (
 	"math/rand/v2"
@@ -8,6 +8,7 @@ import (
 	"github.com/resnet-repro/resnet-repro/engine/backend/onednn"
 	"github.com/resnet-repro/resnet-repro/engine/nn"
 	"github.com/resnet-repro/resnet-repro/engine/optim"
+	"github.com/resnet-repro/resnet-repro/models"
 )
 
 // TestFastTrainingStepsAreRepeatable: at the training batch (128), the
@@ -16,14 +17,14 @@ import (
 // forward+backward on the same batch and weights gives bit-identical
 // gradients, step after step of SGD (a kernel that accumulated into its
 // output, or kept state from the previous step, would fail). The fast path's
-// agreement with the reference is models/fastpath_test.go's.
+// agreement with the reference is netbuild/fastpath_test.go's.
 func TestFastTrainingStepsAreRepeatable(t *testing.T) {
 	fast, err := onednn.New(2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fast.Close()
-	d, err := Define(Config{Model: "resnet-20"})
+	d, err := models.Define(models.Config{Model: "resnet-20"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package models
+package netbuild
 
 import (
 	"encoding/json"
@@ -13,6 +13,7 @@ import (
 	"github.com/resnet-repro/resnet-repro/engine/backend"
 	"github.com/resnet-repro/resnet-repro/engine/nn"
 	"github.com/resnet-repro/resnet-repro/engine/tensor"
+	"github.com/resnet-repro/resnet-repro/models"
 )
 
 // Cross-framework check: the same networks written independently in
@@ -59,15 +60,15 @@ const (
 // engine builds for each; case.json (written by the generator) must agree.
 var torchrefCases = []struct {
 	dir string
-	cfg Config
+	cfg models.Config
 }{
-	{"cifar-resnet8-A", Config{Model: "resnet-8", Shortcut: "A", Width: 1, Classes: 10, Input: 32}},
-	{"cifar-resnet8-B", Config{Model: "resnet-8", Shortcut: "B", Width: 0.5, Classes: 10, Input: 32}},
-	{"cifar-plain8", Config{Model: "plain-8", Width: 0.5, Classes: 10, Input: 32}},
-	{"resnet18-B", Config{Model: "resnet-18", Shortcut: "B", Width: 0.05, Classes: 10, Input: 64}},
-	{"resnet50-B", Config{Model: "resnet-50", Shortcut: "B", Width: 0.04, Classes: 10, Input: 64}},
-	{"resnet50-C-stride3x3", Config{Model: "resnet-50", Shortcut: "C", Width: 0.03125, Classes: 10, Input: 64, Stride3x3: true}},
-	{"resnet34-A-cifarstem", Config{Model: "resnet-34", Shortcut: "A", Width: 0.04, Classes: 10, Input: 32, CIFARStem: true}},
+	{"cifar-resnet8-A", models.Config{Model: "resnet-8", Shortcut: "A", Width: 1, Classes: 10, Input: 32}},
+	{"cifar-resnet8-B", models.Config{Model: "resnet-8", Shortcut: "B", Width: 0.5, Classes: 10, Input: 32}},
+	{"cifar-plain8", models.Config{Model: "plain-8", Width: 0.5, Classes: 10, Input: 32}},
+	{"resnet18-B", models.Config{Model: "resnet-18", Shortcut: "B", Width: 0.05, Classes: 10, Input: 64}},
+	{"resnet50-B", models.Config{Model: "resnet-50", Shortcut: "B", Width: 0.04, Classes: 10, Input: 64}},
+	{"resnet50-C-stride3x3", models.Config{Model: "resnet-50", Shortcut: "C", Width: 0.03125, Classes: 10, Input: 64, Stride3x3: true}},
+	{"resnet34-A-cifarstem", models.Config{Model: "resnet-34", Shortcut: "A", Width: 0.04, Classes: 10, Input: 32, CIFARStem: true}},
 }
 
 // torchrefMeta is case.json.
@@ -153,7 +154,7 @@ type torchrefResult struct {
 // runTorchref copies the weights of src into a fresh network of element
 // type F on be (nil: the naive kernels), runs one forward in the given mode
 // and the backward of the mean cross-entropy.
-func runTorchref[F tensor.Float](t *testing.T, d *Def, src *nn.Network[float32], be backend.Ops[F], x []float32, labels []int, training bool) torchrefResult {
+func runTorchref[F tensor.Float](t *testing.T, d *models.Def, src *nn.Network[float32], be backend.Ops[F], x []float32, labels []int, training bool) torchrefResult {
 	t.Helper()
 	net, err := Build(nn.NewContext[F](be), d, src.Batch())
 	if err != nil {
@@ -213,7 +214,7 @@ func TestTorchReference(t *testing.T) {
 			if !f.x.Shape.Equal(tensor.Shape{m.Batch, 3, m.Input, m.Input}) || len(f.labels) != m.Batch {
 				t.Fatalf("x %v and %d labels for batch %d, input %d", f.x.Shape, len(f.labels), m.Batch, m.Input)
 			}
-			d, err := Define(tc.cfg)
+			d, err := models.Define(tc.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
