@@ -8,6 +8,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/resnet-repro/resnet-repro/modelname"
 )
 
 // Scale names.
@@ -355,18 +357,9 @@ func (c *Config) finish(dataset string) {
 	case "imagenet":
 		c.Classes, c.Input, c.Stem = 1000, 224, "imagenet"
 	}
-	if fam, _, _ := cutFamily(c.Model); fam == FamilyResNet && c.Shortcut == "" {
+	if fam, _, _ := modelname.Parse(c.Model); fam == FamilyResNet && c.Shortcut == "" {
 		c.Shortcut = "A" // Sec 4.2: option A in all CIFAR cases (ImageNet runs state theirs)
 	}
-}
-
-func cutFamily(model string) (string, string, bool) {
-	for i := 0; i < len(model); i++ {
-		if model[i] == '-' {
-			return model[:i], model[i+1:], true
-		}
-	}
-	return model, "", false
 }
 
 func setI(dst *int, v int) {

@@ -22,9 +22,9 @@ package models
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 
+	"github.com/resnet-repro/resnet-repro/modelname"
 )
 
 // Family names a group of architectures.
@@ -85,13 +85,9 @@ func Names() []string {
 
 // Define resolves cfg into a definition, or explains what is wrong with it.
 func Define(cfg Config) (*Def, error) {
-	kind, depthStr, ok := strings.Cut(cfg.Model, "-")
-	if !ok || (kind != "resnet" && kind != "plain" && kind != "vgg") {
-		return nil, fmt.Errorf("unknown model %q (want resnet-N, plain-N or vgg-16/19; e.g. %s)", cfg.Model, strings.Join(Names()[:4], ", "))
-	}
-	depth, err := strconv.Atoi(depthStr)
-	if err != nil || depth <= 0 {
-		return nil, fmt.Errorf("unknown model %q: depth %q is not a positive integer", cfg.Model, depthStr)
+	kind, depth, err := modelname.Parse(cfg.Model)
+	if err != nil {
+		return nil, fmt.Errorf("unknown %w (e.g. %s)", err, strings.Join(Names()[:4], ", "))
 	}
 	if cfg.Width == 0 {
 		cfg.Width = 1
@@ -102,11 +98,11 @@ func Define(cfg Config) (*Def, error) {
 	if depth > MaxDepth {
 		return nil, fmt.Errorf("model %s: depth %d exceeds %d layers", cfg.Model, depth, MaxDepth)
 	}
-	if kind == "vgg" {
+	if kind == modelname.VGG {
 		return defineVGG(cfg, depth)
 	}
 	if cfg.Family == "" {
-		if _, ok := imagenetBlocks[depth]; ok {
+		if modelname.IsImageNetDepth(depth) {
 			cfg.Family = ImageNet
 		} else {
 			cfg.Family = CIFAR
@@ -114,18 +110,15 @@ func Define(cfg Config) (*Def, error) {
 	}
 	switch cfg.Family {
 	case ImageNet:
-		if _, ok := imagenetBlocks[depth]; !ok {
-			return nil, fmt.Errorf("model %s: ImageNet depths are 18, 34, 50, 101, 152 (Table 1), not %d", cfg.Model, depth)
-		}
-		if kind == "plain" && depth > 34 {
-			return nil, fmt.Errorf("model %s: the paper's plain ImageNet nets are plain-18 and plain-34", cfg.Model)
+		if err := modelname.CheckImageNet(cfg.Model, kind, depth); err != nil {
+			return nil, err
 		}
 		if cfg.Shortcut == "" {
 			cfg.Shortcut = "B"
 		}
 	case CIFAR:
-		if depth < 8 || (depth-2)%6 != 0 {
-			return nil, fmt.Errorf("model %s: CIFAR depth must be 6n+2 with n >= 1 (20, 32, 44, 56, 110, 1202), not %d", cfg.Model, depth)
+		if err := modelname.CheckCIFAR(cfg.Model, kind, depth); err != nil {
+			return nil, err
 		}
 		if cfg.Shortcut == "" {
 			cfg.Shortcut = "A"
@@ -133,7 +126,7 @@ func Define(cfg Config) (*Def, error) {
 	default:
 		return nil, fmt.Errorf("model %s: unknown family %q (imagenet or cifar)", cfg.Model, cfg.Family)
 	}
-	if kind == "plain" {
+	if kind == modelname.Plain {
 		cfg.Shortcut = ""
 	} else if cfg.Shortcut != "A" && cfg.Shortcut != "B" && cfg.Shortcut != "C" {
 		return nil, fmt.Errorf("model %s: unknown shortcut option %q (A, B or C; Sec. 3.3)", cfg.Model, cfg.Shortcut)
@@ -150,7 +143,7 @@ func Define(cfg Config) (*Def, error) {
 	if err := checkClassesInput(cfg); err != nil {
 		return nil, err
 	}
-	d := &Def{Config: cfg, Residual: kind == "resnet", Classes: cfg.Classes}
+	d := &Def{Config: cfg, Residual: kind == modelname.ResNet, Classes: cfg.Classes}
 	if cfg.Family == CIFAR {
 		err = defineCIFAR(d, (depth-2)/6)
 	} else {
@@ -307,10 +300,10 @@ var vggLayers = map[int][]int{
 }
 
 func defineVGG(cfg Config, depth int) (*Def, error) {
-	layers, ok := vggLayers[depth]
-	if !ok {
-		return nil, fmt.Errorf("unknown model %q: VGG depths are 16 and 19", cfg.Model)
+	if err := modelname.CheckImageNet(cfg.Model, modelname.VGG, depth); err != nil {
+		return nil, err
 	}
+	layers := vggLayers[depth]
 	if cfg.Family != "" && cfg.Family != VGG {
 		return nil, fmt.Errorf("model %s belongs to the vgg family, not %q", cfg.Model, cfg.Family)
 	}

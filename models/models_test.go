@@ -163,8 +163,8 @@ func TestDefineErrors(t *testing.T) {
 		{Config{Model: "alexnet"}, "unknown model"},
 		{Config{Model: "resnet-21"}, "6n+2"},
 		{Config{Model: "resnet-20", Shortcut: "D"}, "unknown shortcut option"},
-		{Config{Model: "resnet-20", Family: ImageNet}, "ImageNet depths"},
-		{Config{Model: "vgg-11"}, "VGG depths"},
+		{Config{Model: "resnet-20", Family: ImageNet}, "ImageNet resnet depths"},
+		{Config{Model: "vgg-11"}, "ImageNet vgg depths"},
 		{Config{Model: "resnet-x"}, "not a positive integer"},
 	} {
 		_, err := Define(c.cfg)

@@ -1,11 +1,13 @@
 package reproduce
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/resnet-repro/resnet-repro/experiments"
+	"github.com/resnet-repro/resnet-repro/models"
 	"github.com/resnet-repro/resnet-repro/results"
 )
 
@@ -70,5 +72,34 @@ func TestCatalog(t *testing.T) {
 	}
 	if !found || sum.PaperTargets != len(ts) {
 		t.Errorf("paper targets %+v (counted %d): want table6/resnet-20 test_error 8.75 among them", ts, sum.PaperTargets)
+	}
+}
+
+// The spec loader (experiments.ParseModel) and the zoo (models.Define)
+// accept exactly the same names in each layout: both use modelname's
+// grammar (issue 17: the copies once disagreed on plain-50 and vgg-11).
+func TestModelNamesAgree(t *testing.T) {
+	var names []string
+	for _, fam := range []string{"resnet", "plain", "vgg"} {
+		for d := 1; d <= 160; d++ {
+			names = append(names, fmt.Sprintf("%s-%d", fam, d))
+		}
+		names = append(names, fam+"-1202", fam+"-0", fam+"-020", fam)
+	}
+	for _, name := range names {
+		for _, layout := range []struct {
+			dataset string
+			family  models.Family
+		}{{"imagenet", models.ImageNet}, {"cifar10", models.CIFAR}} {
+			_, _, specErr := experiments.ParseModel(name, layout.dataset)
+			fam := layout.family
+			if strings.HasPrefix(name, "vgg") && layout.dataset == "imagenet" {
+				fam = models.VGG
+			}
+			_, zooErr := models.Define(models.Config{Model: name, Family: fam})
+			if (specErr == nil) != (zooErr == nil) {
+				t.Errorf("%s on %s: the spec loader says %v, the zoo %v", name, layout.dataset, specErr, zooErr)
+			}
+		}
 	}
 }
