@@ -3,7 +3,6 @@ package models
 import (
 	"fmt"
 	"strings"
-
 )
 
 // Counter says what Analyze counts, so reports can state it beside the

@@ -112,13 +112,13 @@ func (m EvalMetric) Same() bool { return m.HasRecorded && m.Value == m.Recorded 
 
 // EvalResult is what Evaluate measured.
 type EvalResult struct {
-	RunID     string       `json:"run_id,omitempty"`
-	Model     string       `json:"model"`
-	Weights   string       `json:"weights"`             // the file evaluated
-	Iteration int64        `json:"iteration,omitempty"` // of a checkpoint of ours; 0 for a state dict
-	Images    int          `json:"images"`              // images of the test (or val) set
-	Backend   string       `json:"backend"`
-	Metrics   []EvalMetric `json:"metrics"`
+	RunID     string         `json:"run_id,omitempty"`
+	Model     string         `json:"model"`
+	Weights   string         `json:"weights"`             // the file evaluated
+	Iteration int64          `json:"iteration,omitempty"` // of a checkpoint of ours; 0 for a state dict
+	Images    int            `json:"images"`              // images of the test (or val) set
+	Backend   string         `json:"backend"`
+	Metrics   []EvalMetric   `json:"metrics"`
 	Responses []EvalResponse `json:"responses,omitempty"`
 }
 
