@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/resnet-repro/resnet-repro/datasets/cifar10"
+	"github.com/resnet-repro/resnet-repro/engine/kernels"
 	"github.com/resnet-repro/resnet-repro/engine/nn"
 	"github.com/resnet-repro/resnet-repro/engine/optim"
 	"github.com/resnet-repro/resnet-repro/engine/tensor"
@@ -367,21 +368,11 @@ func lossOfRows(logits []float32, labels []int, n, classes int) (float64, int) {
 	var loss float64
 	errs := 0
 	for i := 0; i < n; i++ {
-		row := logits[i*classes : (i+1)*classes]
-		mx, arg := row[0], 0
-		for j, v := range row {
-			if v > mx {
-				mx, arg = v, j
-			}
-		}
+		l, _, arg := kernels.CrossEntropy(logits[i*classes:(i+1)*classes], labels[i])
 		if arg != labels[i] {
 			errs++
 		}
-		var s float64
-		for _, v := range row {
-			s += math.Exp(float64(v - mx))
-		}
-		loss += float64(mx) + math.Log(s) - float64(row[labels[i]])
+		loss += l
 	}
 	return loss, errs
 }

@@ -307,6 +307,25 @@ func GlobalAvgPoolBackward[F tensor.Float](dx, dy []F, hw int) {
 	}
 }
 
+// CrossEntropy is one row's -log softmax(row)[label] = logZ - row[label],
+// with logZ = m + log sum_j exp(row[j] - m) and m = max_j row[j] (the shift
+// keeps every exp in range); argmax is the first largest logit. Training's
+// loss (SoftmaxCrossEntropy) and evaluations share it.
+func CrossEntropy[F tensor.Float](row []F, label int) (loss, logZ float64, argmax int) {
+	mx := row[0]
+	for j, v := range row {
+		if v > mx {
+			mx, argmax = v, j
+		}
+	}
+	var sum float64
+	for _, v := range row {
+		sum += math.Exp(float64(v - mx))
+	}
+	logZ = float64(mx) + math.Log(sum)
+	return logZ - float64(row[label]), logZ, argmax
+}
+
 // SoftmaxCrossEntropy returns the mean over the batch of
 // -log softmax(logits[n])[labels[n]] and writes dlogits = (softmax - onehot)/N,
 // the gradient of that mean. logits and dlogits are (N, classes). It also
@@ -320,21 +339,11 @@ func SoftmaxCrossEntropy[F tensor.Float](dlogits, logits []F, labels []int, clas
 			panic(fmt.Sprintf("kernels: label %d of row %d outside [0,%d)", lab, i, classes))
 		}
 		row := logits[i*classes : (i+1)*classes]
-		mx, arg := row[0], 0
-		for j, v := range row {
-			if v > mx {
-				mx, arg = v, j
-			}
-		}
+		l, logZ, arg := CrossEntropy(row, lab)
 		if arg != lab {
 			errors++
 		}
-		var sum float64
-		for _, v := range row {
-			sum += math.Exp(float64(v - mx))
-		}
-		logZ := float64(mx) + math.Log(sum)
-		loss += logZ - float64(row[lab])
+		loss += l
 		drow := dlogits[i*classes : (i+1)*classes]
 		for j, v := range row {
 			pj := math.Exp(float64(v) - logZ)
