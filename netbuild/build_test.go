@@ -1,13 +1,13 @@
 package netbuild
 
 import (
-	"math"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/resnet-repro/resnet-repro/engine/backend"
 	"github.com/resnet-repro/resnet-repro/engine/gradcheck"
 	"github.com/resnet-repro/resnet-repro/engine/nn"
+	"github.com/resnet-repro/resnet-repro/engine/tensor"
 	"github.com/resnet-repro/resnet-repro/models"
 )
 
@@ -118,7 +118,7 @@ func TestFloat32MatchesFloat64(t *testing.T) {
 			if n64.ParamCount() > 0 && len(n64.Modules) > 10 {
 				tol = 2e-3
 			}
-			if e := relDiff(l32, l64); e > tol {
+			if e := tensor.MaxRelDiff(l32, l64); e > tol {
 				t.Errorf("%+v training=%v: logits differ by %.3g", cfg, training, e)
 			}
 			n64.Loss(labels)
@@ -126,19 +126,10 @@ func TestFloat32MatchesFloat64(t *testing.T) {
 			n64.Backward()
 			n32.Backward()
 			for i, p := range n64.Params() {
-				if e := relDiff(n32.Params()[i].Grad, p.Grad); e > tol {
+				if e := tensor.MaxRelDiff(n32.Params()[i].Grad, p.Grad); e > tol {
 					t.Errorf("%+v training=%v: %s gradient differs by %.3g", cfg, training, p.Name, e)
 				}
 			}
 		}
 	}
-}
-
-func relDiff(a []float32, b []float64) float64 {
-	var maxAbs, scale float64
-	for i := range b {
-		maxAbs = math.Max(maxAbs, math.Abs(float64(a[i])-b[i]))
-		scale = math.Max(scale, math.Abs(b[i]))
-	}
-	return maxAbs / math.Max(scale, 1e-30)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/resnet-repro/resnet-repro/engine/backend"
 	"github.com/resnet-repro/resnet-repro/engine/backend/onednn"
 	"github.com/resnet-repro/resnet-repro/engine/nn"
+	"github.com/resnet-repro/resnet-repro/engine/tensor"
 	"github.com/resnet-repro/resnet-repro/models"
 )
 
@@ -131,8 +132,8 @@ func logitsVsFloat64(t *testing.T, d *models.Def, ref, fst *nn.Network[float32],
 	}
 	for _, training := range []bool{true, false} {
 		want := append([]float64(nil), f64.Forward(x64, training)...)
-		refErr = math.Max(refErr, relDiff(ref.Forward(x, training), want))
-		fastErr = math.Max(fastErr, relDiff(fst.Forward(x, training), want))
+		refErr = math.Max(refErr, tensor.MaxRelDiff(ref.Forward(x, training), want))
+		fastErr = math.Max(fastErr, tensor.MaxRelDiff(fst.Forward(x, training), want))
 	}
 	return refErr, fastErr
 }
@@ -203,5 +204,5 @@ func relDiff32(a, b []float32) float64 {
 	for i, v := range b {
 		bb[i] = float64(v)
 	}
-	return relDiff(a, bb)
+	return tensor.MaxRelDiff(a, bb)
 }

@@ -68,7 +68,7 @@ func TestForwardMatchesPyTorch(t *testing.T) {
 			if !got.Shape.Equal(want.Shape) {
 				t.Fatalf("logits shape %v, PyTorch %v", got.Shape, want.Shape)
 			}
-			if e := maxRelDiff(got.Data, want.Data); e > logTol {
+			if e := tensor.MaxRelDiff(got.Data, want.Data); e > logTol {
 				t.Errorf("logits differ from PyTorch by %.3g (tolerance %.3g)", e, logTol)
 			}
 
@@ -94,7 +94,7 @@ func TestForwardMatchesPyTorch(t *testing.T) {
 					t.Errorf("%s: shape %v, PyTorch %v", name, g.Shape, r.Shape)
 					continue
 				}
-				e := maxRelDiff(g.Data, r.Data)
+				e := tensor.MaxRelDiff(g.Data, r.Data)
 				if e > gradTol {
 					t.Errorf("gradient of %s differs from PyTorch by %.3g (tolerance %.3g)", name, e, gradTol)
 				}
@@ -111,14 +111,4 @@ func TestForwardMatchesPyTorch(t *testing.T) {
 			t.Logf("logits and %d gradients written by repro forward; worst gradient %.2g (tolerance %.2g)", len(grads), worst, gradTol)
 		})
 	}
-}
-
-// maxRelDiff is max|a - b| / max|b|.
-func maxRelDiff(a, b []float32) float64 {
-	var diff, scale float64
-	for i := range b {
-		diff = math.Max(diff, math.Abs(float64(a[i])-float64(b[i])))
-		scale = math.Max(scale, math.Abs(float64(b[i])))
-	}
-	return diff / math.Max(scale, math.SmallestNonzeroFloat64)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/resnet-repro/resnet-repro/engine/backend"
 	"github.com/resnet-repro/resnet-repro/engine/backend/choose"
 	"github.com/resnet-repro/resnet-repro/engine/kernels"
+	"github.com/resnet-repro/resnet-repro/engine/tensor"
 )
 
 // tol is issue 3's "relative error below 1e-4".
@@ -61,28 +62,9 @@ func nanSlice(n int) []float32 {
 	return s
 }
 
-func relErr(got, want []float32) float64 {
-	if len(got) != len(want) {
-		return math.Inf(1)
-	}
-	var diff, scale float64
-	for i := range got {
-		d := math.Abs(float64(got[i]) - float64(want[i]))
-		if math.IsNaN(d) {
-			return math.Inf(1)
-		}
-		diff = math.Max(diff, d)
-		scale = math.Max(scale, math.Abs(float64(want[i])))
-	}
-	if scale == 0 {
-		return diff
-	}
-	return diff / scale
-}
-
 func check(t *testing.T, what string, got, want []float32) {
 	t.Helper()
-	e := relErr(got, want)
+	e := tensor.MaxRelDiff(got, want)
 	if !(e < tol) {
 		t.Errorf("%s: relative error %.3g, want < %g", what, e, tol)
 	}
