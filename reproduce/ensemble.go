@@ -27,11 +27,7 @@ type EnsembleOutcome struct {
 func EvaluateEnsembles(db *results.DB, ids []string, opts RunOptions) ([]EnsembleOutcome, error) {
 	var out []EnsembleOutcome
 	for _, id := range ids {
-		spec, err := experiments.Lookup(id, ValidateModel)
-		if err != nil {
-			return nil, err
-		}
-		res, err := spec.Resolve(opts.Resolve)
+		_, res, err := resolveSpec(id, opts)
 		if err != nil {
 			return nil, err
 		}

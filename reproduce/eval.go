@@ -229,13 +229,7 @@ func (e *Env) evaluateImageNetWeights(ctx context.Context, req EvalRequest) (Eva
 	j := &job{def: def, label: def.Config.Model}
 	src := &imagenetSource{ctx: ctx, e: e, val: spread(ds.Val, req.Limit), tf: tf, batch: batch, classes: def.Classes, warn: e.logf}
 	res := EvalResult{Model: def.Config.Model, Weights: req.Weights, Iteration: iteration, Images: src.val.Len(), Backend: e.backendName()}
-	trained := func() map[string]*tensor.Tensor {
-		w := map[string]*tensor.Tensor{}
-		for _, t := range netbuild.Tensors(net) {
-			w[t.Name] = t.Tensor
-		}
-		return w
-	}
+	trained := func() map[string]*tensor.Tensor { return weightsOf(net) }
 	for _, v := range views {
 		var ms []metric
 		switch v {
@@ -260,7 +254,14 @@ func (e *Env) evaluateImageNetWeights(ctx context.Context, req EvalRequest) (Eva
 			res.Metrics = append(res.Metrics, EvalMetric{Split: m.split, Name: m.name, Value: m.value})
 		}
 	}
+	return finishWeightsEval(req, res, net, nctx, src)
+}
+
+// finishWeightsEval ends a weights-only evaluation: the layer responses on
+// src's evaluation set and the saved weights, when asked for.
+func finishWeightsEval(req EvalRequest, res EvalResult, net *nn.Network[float32], nctx *nn.Context[float32], src source) (EvalResult, error) {
 	if req.Responses {
+		var err error
 		if res.Responses, err = measureResponses(net, nctx, src, nil); err != nil {
 			return res, err
 		}
@@ -405,18 +406,7 @@ func (e *Env) evaluateWeights(req EvalRequest) (EvalResult, error) {
 			{Split: results.SplitTest, Name: results.MetricTop5, Value: top5},
 			{Split: results.SplitTest, Name: results.MetricLoss, Value: loss},
 		}}
-	if req.Responses {
-		src := &cifarSource{data: &cifarData{eval: test, mean: mean}}
-		if res.Responses, err = measureResponses(net, nctx, src, nil); err != nil {
-			return res, err
-		}
-	}
-	if req.SaveWeights != "" {
-		if err := saveWeights(req.SaveWeights, net, res); err != nil {
-			return res, err
-		}
-	}
-	return res, nil
+	return finishWeightsEval(req, res, net, nctx, &cifarSource{data: &cifarData{eval: test, mean: mean}})
 }
 
 // loadNet builds def for batch images and loads the weights and BN

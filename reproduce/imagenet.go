@@ -342,10 +342,7 @@ func (s *imagenetSource) final(net *nn.Network[float32], j *job) ([]metric, *res
 	var weights map[string]*tensor.Tensor
 	trained := func() map[string]*tensor.Tensor {
 		if weights == nil {
-			weights = map[string]*tensor.Tensor{}
-			for _, t := range netbuild.Tensors(net) {
-				weights[t.Name] = t.Tensor
-			}
+			weights = weightsOf(net)
 		}
 		return weights
 	}
@@ -369,6 +366,16 @@ func (s *imagenetSource) final(net *nn.Network[float32], j *job) ([]metric, *res
 		}
 	}
 	return out, preds, nil
+}
+
+// weightsOf maps a network's parameters and BN statistics by their
+// state-dict names (sharing the network's memory).
+func weightsOf(net *nn.Network[float32]) map[string]*tensor.Tensor {
+	w := map[string]*tensor.Tensor{}
+	for _, t := range netbuild.Tensors(net) {
+		w[t.Name] = t.Tensor
+	}
+	return w
 }
 
 // evalNet builds the run's network for inference on batch images of side

@@ -25,11 +25,7 @@ func Plan(ids []string, opts RunOptions) ([]PlannedRun, error) {
 	var out []PlannedRun
 	seen := map[string]bool{}
 	for _, id := range ids {
-		spec, err := experiments.Lookup(id, ValidateModel)
-		if err != nil {
-			return nil, err
-		}
-		res, err := spec.Resolve(opts.Resolve)
+		spec, res, err := resolveSpec(id, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -69,4 +65,18 @@ func Plan(ids []string, opts RunOptions) ([]PlannedRun, error) {
 		}
 	}
 	return out, nil
+}
+
+// resolveSpec looks up a built-in spec id or spec file (models validated by
+// the zoo) and resolves it with the options.
+func resolveSpec(id string, opts RunOptions) (*experiments.Spec, *experiments.Resolved, error) {
+	spec, err := experiments.Lookup(id, ValidateModel)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := spec.Resolve(opts.Resolve)
+	if err != nil {
+		return nil, nil, err
+	}
+	return spec, res, nil
 }
