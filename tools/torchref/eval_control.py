@@ -66,6 +66,9 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--responses", action="store_true", help="also measure every 3x3 layer's BN output std (Fig. 7)")
     ap.add_argument("--limit", type=int, default=0, help="the first N test images only")
+    ap.add_argument("--dtype", choices=["float64", "float32"], default="float64",
+                    help="arithmetic of the forward pass: float64 (the oracle) or float32 (PyTorch's own float32 "
+                         "kernels, to tell an ill-conditioned net from a bug: see issue 16.5 in fig7.yaml)")
     a = ap.parse_args()
 
     tf = tarfile.open(a.archive)
@@ -84,6 +87,8 @@ def main():
     mean = (X[~held].sum(0) / (255 * 45000)).astype(np.float32).astype(np.float64)
     Xte, Yte = batch("test_batch")
     Xte = (Xte.astype(np.float32) * np.float32(1 / 255)).astype(np.float64) - mean
+    if a.dtype == "float32":
+        Xte = Xte.astype(np.float32)  # exact: both terms are float32 values of similar size
     if a.limit > 0:
         Xte, Yte = Xte[:a.limit], Yte[:a.limit]
 
@@ -93,7 +98,7 @@ def main():
     missing = [m for m in missing if not m.endswith("num_batches_tracked")]
     if missing or unexpected:
         sys.exit(f"{a.weights}: missing {missing}, unexpected {unexpected}")
-    net = net.double().eval()
+    net = (net.double() if a.dtype == "float64" else net.float()).eval()
     acc = {}  # conv name -> [sum, sum of squares, count], in forward order
     if a.responses:
         mods = dict(net.named_modules())
@@ -108,6 +113,7 @@ def main():
 
             def hook(_m, _inp, y, conv_name=conv_name):
                 s = acc.setdefault(conv_name, [0.0, 0.0, 0])
+                y = y.double()  # the statistics in float64 whatever the forward pass's dtype
                 s[0] += y.sum().item()
                 s[1] += (y * y).sum().item()
                 s[2] += y.numel()
@@ -127,7 +133,7 @@ def main():
     out = {
         "generator": "tools/torchref/eval_control.py",
         "torch": torch.__version__,
-        "weights": a.weights, "weights_sha256": sha, "model": a.model, "shortcut": a.shortcut,
+        "weights": a.weights, "weights_sha256": sha, "model": a.model, "shortcut": a.shortcut, "dtype": a.dtype,
         "images": n, "top1_error": 100 * wrong / n, "top5_error": 100 * (n - sum(in_top5)) / n, "loss": loss / n,
         "pred": preds, "in_top5": [int(v) for v in in_top5], "top2_gap": [round(g, 6) for g in gaps],
     }
