@@ -44,7 +44,7 @@ func (e *Env) checkpoint(j *job, net *nn.Network[float32], opt *optim.SGD, st *t
 	if err != nil {
 		return err
 	}
-	if err := e.DB.AddCheckpoint(results.Checkpoint{RunID: j.id, Iteration: int64(st.Iteration), Path: path, SHA256: sum}); err != nil {
+	if err := e.DB.Recorder(j.id).Checkpoint(st.Iteration, path, sum); err != nil {
 		return err
 	}
 	e.pruneCheckpoints(j.id)
@@ -168,6 +168,14 @@ func loadCheckpoint(path string, net *nn.Network[float32], opt *optim.SGD, st *t
 	if err := opt.SetVelocity(vel); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	// The warm-up window's size is the recipe's (checkpoints written
+	// before the schedule held the window lack it), and an old
+	// checkpoint's window moves into the schedule.
+	saved.Schedule.WarmupWindow = st.Schedule.WarmupWindow
+	if len(saved.Window) > 0 && len(saved.Schedule.WarmupRecent) == 0 {
+		saved.Schedule.WarmupRecent = saved.Window
+	}
+	saved.Window = nil
 	*st = saved
 	return nil
 }

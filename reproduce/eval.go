@@ -242,16 +242,16 @@ func (e *Env) evaluateImageNetWeights(ctx context.Context, req EvalRequest) (Eva
 			if err != nil {
 				return res, err
 			}
-			ms = []metric{{results.SplitVal, MetricError10Crop, top1}, {results.SplitVal, MetricTop510Crop, top5}}
+			ms = []metric{{Split: results.SplitVal, Name: MetricError10Crop, Value: top1}, {Split: results.SplitVal, Name: MetricTop510Crop, Value: top5}}
 		case ViewMultiScale:
 			top1, top5, err := src.multiScale(j, trained(), nil)
 			if err != nil {
 				return res, err
 			}
-			ms = []metric{{results.SplitVal, MetricErrorMulti, top1}, {results.SplitVal, MetricTop5MultiScale, top5}}
+			ms = []metric{{Split: results.SplitVal, Name: MetricErrorMulti, Value: top1}, {Split: results.SplitVal, Name: MetricTop5MultiScale, Value: top5}}
 		}
 		for _, m := range ms {
-			res.Metrics = append(res.Metrics, EvalMetric{Split: m.split, Name: m.name, Value: m.value})
+			res.Metrics = append(res.Metrics, EvalMetric{Split: m.Split, Name: m.Name, Value: m.Value})
 		}
 	}
 	return finishWeightsEval(req, res, net, nctx, src)
@@ -339,8 +339,8 @@ func (e *Env) evaluateRun(ctx context.Context, req EvalRequest) (EvalResult, err
 		}
 	}
 	for _, m := range append(ms, fms...) {
-		em := EvalMetric{Split: m.split, Name: m.name, Value: m.value}
-		em.Recorded, em.HasRecorded = recorded[[2]string{m.split, m.name}]
+		em := EvalMetric{Split: m.Split, Name: m.Name, Value: m.Value}
+		em.Recorded, em.HasRecorded = recorded[[2]string{m.Split, m.Name}]
 		res.Metrics = append(res.Metrics, em)
 	}
 	if req.Responses {

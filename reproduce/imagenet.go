@@ -298,7 +298,7 @@ func (s *imagenetSource) evaluate(net *nn.Network[float32], x []float32) ([]metr
 		return nil, 0, 0, "", err
 	}
 	loss, top1, top5 := sc.errors()
-	ms := []metric{{results.SplitVal, results.MetricLoss, loss}, {results.SplitVal, results.MetricError, top1}, {results.SplitVal, results.MetricTop5, top5}}
+	ms := []metric{{Split: results.SplitVal, Name: results.MetricLoss, Value: loss}, {Split: results.SplitVal, Name: results.MetricError, Value: top1}, {Split: results.SplitVal, Name: results.MetricTop5, Value: top5}}
 	return ms, top1, top1, "val error (center)", nil
 }
 
@@ -354,13 +354,13 @@ func (s *imagenetSource) final(net *nn.Network[float32], j *job) ([]metric, *res
 			if err != nil {
 				return nil, nil, err
 			}
-			out = append(out, metric{results.SplitVal, MetricError10Crop, top1}, metric{results.SplitVal, MetricTop510Crop, top5})
+			out = append(out, metric{Split: results.SplitVal, Name: MetricError10Crop, Value: top1}, metric{Split: results.SplitVal, Name: MetricTop510Crop, Value: top5})
 		case "multi-scale":
 			top1, top5, err := s.multiScale(j, trained(), keep(v))
 			if err != nil {
 				return nil, nil, err
 			}
-			out = append(out, metric{results.SplitVal, MetricErrorMulti, top1}, metric{results.SplitVal, MetricTop5MultiScale, top5})
+			out = append(out, metric{Split: results.SplitVal, Name: MetricErrorMulti, Value: top1}, metric{Split: results.SplitVal, Name: MetricTop5MultiScale, Value: top5})
 		default:
 			return nil, nil, fmt.Errorf("%s: unknown final view %q", j.label, v)
 		}

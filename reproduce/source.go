@@ -43,10 +43,7 @@ type source interface {
 
 // metric is one value of an evaluation, before it gets its run, iteration
 // and time.
-type metric struct {
-	split, name string
-	value       float64
-}
+type metric = results.Value
 
 // cifarSource trains on a CIFAR-10 split and evaluates on the test set
 // (split "test") and, with the 45k/5k split, on the 5,000 held-out training
@@ -96,16 +93,16 @@ func (s *cifarSource) epochLen() float64 { return float64(s.loader.BatchesPerEpo
 func (s *cifarSource) evaluate(net *nn.Network[float32], x []float32) ([]metric, float64, float64, string, error) {
 	testLoss, testErr, testTop5 := evaluate(net, s.data.eval, s.data.mean, x, nil, nil)
 	ms := []metric{
-		{results.SplitTest, results.MetricLoss, testLoss},
-		{results.SplitTest, results.MetricError, testErr},
+		{Split: results.SplitTest, Name: results.MetricLoss, Value: testLoss},
+		{Split: results.SplitTest, Name: results.MetricError, Value: testErr},
 	}
 	if s.top5 {
-		ms = append(ms, metric{results.SplitTest, results.MetricTop5, testTop5})
+		ms = append(ms, metric{Split: results.SplitTest, Name: results.MetricTop5, Value: testTop5})
 	}
 	watched := testErr
 	if s.data.val != nil {
 		valLoss, valErr, _ := evaluate(net, s.data.val, s.data.mean, x, nil, nil)
-		ms = append(ms, metric{results.SplitVal, results.MetricLoss, valLoss}, metric{results.SplitVal, results.MetricError, valErr})
+		ms = append(ms, metric{Split: results.SplitVal, Name: results.MetricLoss, Value: valLoss}, metric{Split: results.SplitVal, Name: results.MetricError, Value: valErr})
 		watched = valErr
 	}
 	return ms, watched, testErr, "test error", nil

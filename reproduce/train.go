@@ -40,9 +40,11 @@ func seedFor(runID string) uint64 {
 type trainerState struct {
 	RunID     string         `json:"run_id"`
 	Iteration int            `json:"iteration"` // iterations completed
-	Schedule  optim.Schedule `json:"schedule"`
-	Window    []float64      `json:"window"` // recent training errors for the warm-up rule
-	Wall      float64        `json:"wall_seconds"`
+	Schedule  optim.Schedule `json:"schedule"`  // with the warm-up rule's window of recent training errors
+	// Window is where checkpoints written before the schedule kept the
+	// warm-up window held it; loadCheckpoint moves it into Schedule.
+	Window []float64 `json:"window,omitempty"`
+	Wall   float64   `json:"wall_seconds"`
 }
 
 // job is one run x seed being trained.
@@ -112,7 +114,7 @@ func schedule(t *experiments.Training) *optim.Schedule {
 	}
 	o := optim.NewStepSchedule(s.BaseLR, factor, s.Steps)
 	if s.Warmup != nil {
-		o.WithWarmup(s.Warmup.LR, s.Warmup.UntilTrainErrorBelow/100, s.Warmup.MaxIterations)
+		o.WithWarmup(s.Warmup.LR, s.Warmup.UntilTrainErrorBelow/100, s.Warmup.MaxIterations, s.Warmup.Window)
 	}
 	if s.Plateau != nil {
 		o.WithPlateau(s.Plateau.Patience, s.Plateau.Threshold/100)
@@ -120,183 +122,282 @@ func schedule(t *experiments.Training) *optim.Schedule {
 	return o
 }
 
-// train runs (or resumes) one job to completion.
+// train runs (or resumes) one job to completion: it sets the run up
+// (network, optimizer, resumed state), trains it in a loop of steps whose
+// hooks evaluate, record and checkpoint at every evaluation boundary, and
+// finishes it (final views, predictions, Fig. 7 responses).
 func (e *Env) train(ctx context.Context, j *job) error {
-	t, ev := j.cfg.Training, j.cfg.Eval
+	l, err := e.newTrainLoop(ctx, j)
+	if err != nil {
+		return err
+	}
+	defer l.src.close()
+	if err := l.begin(); err != nil {
+		return err
+	}
+	defer l.endSegment()
+	if err := l.run(ctx); err != nil {
+		return err
+	}
+	return l.finish()
+}
+
+// trainLoop is one job's training: its network, optimizer and data, the
+// state a checkpoint keeps, and the sums of the current evaluation
+// interval.
+type trainLoop struct {
+	e    *Env
+	j    *job
+	rec  *results.Recorder
+	nctx *nn.Context[float32]
+	net  *nn.Network[float32]
+	opt  *optim.SGD
+	st   *trainerState
+	src  source
+
+	evalX    []float32 // the network's input buffer for evaluations
+	interval int       // iterations between evaluation boundaries
+	perEpoch float64   // iterations in one epoch of the training set
+	segment  results.Segment
+
+	// The current evaluation interval: training loss and errors summed over
+	// its batches, images seen, the rate of its last step, and its start.
+	sumLoss       float64
+	sumErr, seen  int
+	lr            float64
+	began         time.Time // when the run began, counting the wall time of earlier segments
+	intervalStart time.Time
+	wall          float64 // seconds of training at the last boundary
+	lastShown     time.Time
+}
+
+// hook is work the loop does when the number of completed iterations is a
+// multiple of every, and after the last iteration.
+type hook struct {
+	every int
+	run   func(done int) error
+}
+
+// newTrainLoop builds the job's network (He init from the run's seed), its
+// optimizer and data source, and restores its latest checkpoint if any.
+func (e *Env) newTrainLoop(ctx context.Context, j *job) (*trainLoop, error) {
+	t := j.cfg.Training
 	seed := seedFor(j.id)
 	src, err := e.newSource(ctx, j, seed)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer src.close()
-	nctx := nn.NewContext[float32](e.Backend)
-	net, err := netbuild.Build(nctx, j.def, t.Batch)
-	if err != nil {
-		return err
+	l := &trainLoop{e: e, j: j, rec: e.DB.Recorder(j.id), src: src, nctx: nn.NewContext[float32](e.Backend)}
+	if l.net, err = netbuild.Build(l.nctx, j.def, t.Batch); err != nil {
+		src.close()
+		return nil, err
 	}
-	net.InitHe(seed)
-	opt := optim.NewSGD(net.Params(), t.Momentum, t.WeightDecay)
-	st := &trainerState{RunID: j.id, Schedule: *schedule(t)}
-	window := 0
-	if w := t.Schedule.Warmup; w != nil {
-		window = max(1, w.Window)
+	l.net.InitHe(seed)
+	l.opt = optim.NewSGD(l.net.Params(), t.Momentum, t.WeightDecay)
+	l.st = &trainerState{RunID: j.id, Schedule: *schedule(t)}
+	l.interval = j.cfg.Eval.Interval
+	if l.interval <= 0 || l.interval > t.Iterations {
+		l.interval = t.Iterations
 	}
+	l.evalX = make([]float32, l.net.InShape().Size())
+	return l, nil
+}
 
+// begin resumes the run from its latest checkpoint (or records its start),
+// marks it running, opens its segment and starts the training stream.
+func (l *trainLoop) begin() error {
+	e, j := l.e, l.j
 	exact, err := e.segmentSettings(j)
 	if err != nil {
 		return err
 	}
-	if resumed, err := e.resume(j, net, opt, st); err != nil {
+	if resumed, err := e.resume(j, l.net, l.opt, l.st); err != nil {
 		return err
 	} else if resumed {
-		e.event(j.id, st.Iteration, results.EventResume, fmt.Sprintf("from checkpoint at iteration %d", st.Iteration))
-		e.logf("%s: resuming at iteration %d/%d", j.label, st.Iteration, t.Iterations)
+		l.event(l.st.Iteration, results.EventResume, fmt.Sprintf("from checkpoint at iteration %d", l.st.Iteration))
+		e.logf("%s: resuming at iteration %d/%d", j.label, l.st.Iteration, j.cfg.Training.Iterations)
 	} else {
-		e.event(j.id, 0, results.EventStart, "")
+		l.event(0, results.EventStart, "")
 	}
-	if err := e.DB.MarkStarted(j.id, results.StartInfo{Host: e.Host, CodeVersion: e.CodeVersion, Backend: e.backendName()}); err != nil {
+	if err := l.rec.Started(results.StartInfo{Host: e.Host, CodeVersion: e.CodeVersion, Backend: e.backendName()}); err != nil {
 		return err
 	}
-	seg, err := e.DB.StartSegment(results.Segment{RunID: j.id, FromIteration: int64(st.Iteration), Host: e.Host, PID: os.Getpid(),
+	l.segment, err = l.rec.StartSegment(results.Segment{FromIteration: int64(l.st.Iteration), Host: e.Host, PID: os.Getpid(),
 		CodeVersion: e.CodeVersion, Backend: e.backendName(), Threads: e.Backend.Threads(), CPU: cpuFeatures(), Exact: exact})
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := e.DB.EndSegment(j.id, seg.Started, int64(st.Iteration)); err != nil {
-			e.logf("warning: %s: recording the end of its segment: %v", j.label, err)
-		}
-	}()
-
-	if err := src.start(st.Iteration); err != nil {
+	if err := l.src.start(l.st.Iteration); err != nil {
+		l.endSegment()
 		return err
 	}
-	perEpoch := src.epochLen()
-	interval := ev.Interval
-	if interval <= 0 || interval > t.Iterations {
-		interval = t.Iterations
+	l.perEpoch = l.src.epochLen()
+	l.began = time.Now().Add(-time.Duration(l.st.Wall * float64(time.Second)))
+	l.intervalStart, l.lastShown = time.Now(), time.Now()
+	return nil
+}
+
+// endSegment closes the segment at the last checkpointed iteration.
+func (l *trainLoop) endSegment() {
+	if err := l.rec.EndSegment(l.segment.Started, l.st.Iteration); err != nil {
+		l.e.logf("warning: %s: recording the end of its segment: %v", l.j.label, err)
 	}
-	evalX := make([]float32, net.InShape().Size())
-	var sumLoss float64
-	var sumErr, seen int
-	began := time.Now().Add(-time.Duration(st.Wall * float64(time.Second)))
-	intervalStart := time.Now()
-	live, lastShown, every := e.live(), time.Now(), e.liveInterval()
-	for it := st.Iteration; it < t.Iterations; it++ {
-		if err := ctx.Err(); err != nil || (e.StopAt > 0 && it == e.StopAt) {
-			return fmt.Errorf("%w at iteration %d; its last checkpoint is at iteration %d", errStopped, it, st.Iteration)
+}
+
+// event records an event of the run; a failure to record it is a warning.
+func (l *trainLoop) event(it int, kind, detail string) {
+	if err := l.rec.Event(it, kind, detail); err != nil {
+		l.e.logf("warning: recording event %s of %s: %v", kind, l.j.id, err)
+	}
+}
+
+// hooks are the loop's work besides the step, in the order it runs at an
+// evaluation boundary: the live progress line (between boundaries, on a
+// terminal), then evaluation and its record, then the checkpoint.
+func (l *trainLoop) hooks() []hook {
+	var hs []hook
+	if l.e.live() {
+		hs = append(hs, hook{every: 1, run: l.showLive})
+	}
+	return append(hs, hook{every: l.interval, run: l.evaluate}, hook{every: l.interval, run: l.checkpoint})
+}
+
+// run trains from the resumed iteration to the last, stopping (with its
+// last checkpoint standing) when ctx ends or at the Env's StopAt.
+func (l *trainLoop) run(ctx context.Context) error {
+	total := l.j.cfg.Training.Iterations
+	hooks := l.hooks()
+	for it := l.st.Iteration; it < total; it++ {
+		if err := ctx.Err(); err != nil || (l.e.StopAt > 0 && it == l.e.StopAt) {
+			return fmt.Errorf("%w at iteration %d; its last checkpoint is at iteration %d", errStopped, it, l.st.Iteration)
 		}
-		x, labels, err := src.next()
-		if err != nil {
+		if err := l.step(it); err != nil {
 			return err
 		}
-		lr := st.Schedule.LR(it)
-		net.Forward(x, true)
-		loss, errs := net.Loss(labels)
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			e.event(j.id, it, results.EventDiverged, fmt.Sprintf("loss %v at iteration %d (lr %g)", loss, it, lr))
-			e.DB.SetProgress(j.id, int64(it))
-			return fmt.Errorf("%w: loss %v at iteration %d", errDiverged, loss, it)
-		}
-		net.Backward()
-		opt.Step(lr)
-		sumLoss += loss
-		sumErr += errs
-		seen += t.Batch
-		if live {
-			if now := time.Now(); now.Sub(lastShown) >= every && (it+1)%interval != 0 && it+1 != t.Iterations {
-				e.liveLine(j, it+1, t.Iterations, sumLoss/float64(seen/t.Batch), 100*float64(sumErr)/float64(seen), lr,
-					float64(seen)/now.Sub(intervalStart).Seconds())
-				lastShown = now
-			}
-		}
-		if window > 0 && st.Schedule.WarmupActive {
-			st.Window = append(st.Window, float64(errs)/float64(t.Batch))
-			if len(st.Window) > window {
-				st.Window = st.Window[1:]
-			}
-			if len(st.Window) == window {
-				if msg := st.Schedule.ObserveTrainError(it+1, mean(st.Window)); msg != "" {
-					e.event(j.id, it+1, results.EventLRChange, msg)
-					e.logf("%s: %s", j.label, msg)
+		done := it + 1
+		for _, h := range hooks {
+			if done%h.every == 0 || done == total {
+				if err := h.run(done); err != nil {
+					return err
 				}
 			}
 		}
-		done := it + 1
-		if done%interval != 0 && done != t.Iterations {
-			continue
-		}
-		// Evaluation boundary: log, evaluate, checkpoint.
-		wall := time.Since(began).Seconds()
-		epoch := float64(done) / perEpoch
-		evs, watched, shown, shownName, err := src.evaluate(net, evalX)
-		if err != nil {
-			return err
-		}
-		ms := []results.Metric{
-			{RunID: j.id, Iteration: int64(done), Epoch: epoch, Split: results.SplitTrain, Name: results.MetricLoss, Value: sumLoss / float64(seen/t.Batch), WallSeconds: wall},
-			{RunID: j.id, Iteration: int64(done), Epoch: epoch, Split: results.SplitTrain, Name: results.MetricError, Value: 100 * float64(sumErr) / float64(seen), WallSeconds: wall},
-		}
-		for _, m := range evs {
-			ms = append(ms, results.Metric{RunID: j.id, Iteration: int64(done), Epoch: epoch, Split: m.split, Name: m.name, Value: m.value, WallSeconds: wall})
-		}
-		ms = append(ms, results.Metric{RunID: j.id, Iteration: int64(done), Epoch: epoch, Split: results.SplitTrain, Name: "lr", Value: lr, WallSeconds: wall})
-		if err := e.DB.AddMetrics(ms); err != nil {
-			return err
-		}
-		if msg := st.Schedule.ObserveValError(done, watched/100); msg != "" {
-			e.event(j.id, done, results.EventLRChange, msg)
-		}
-		rate := float64(seen) / time.Since(intervalStart).Seconds()
-		e.progress(j, done, t.Iterations, sumLoss/float64(seen/t.Batch), 100*float64(sumErr)/float64(seen), shown, shownName, lr, rate)
-		sumLoss, sumErr, seen = 0, 0, 0
-		st.Iteration, st.Wall = done, wall
-		if err := e.checkpoint(j, net, opt, st); err != nil {
-			return err
-		}
-		if err := e.DB.SetProgress(j.id, int64(done)); err != nil {
-			return err
-		}
-		intervalStart = time.Now()
 	}
-	// The recipe's final views (recorded at the last iteration; a run
-	// interrupted here redoes them on resume), and the predictions of
-	// ImageNet-family nets for ensembles.
-	fms, preds, err := src.final(net, j)
+	return nil
+}
+
+// step trains iteration it (0-based): forward, loss, backward and the SGD
+// update at the schedule's rate, and feeds the batch error to the warm-up
+// rule. A NaN or infinite loss ends the run as diverged.
+func (l *trainLoop) step(it int) error {
+	t := l.j.cfg.Training
+	x, labels, err := l.src.next()
+	if err != nil {
+		return err
+	}
+	l.lr = l.st.Schedule.LR(it)
+	l.net.Forward(x, true)
+	loss, errs := l.net.Loss(labels)
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		l.event(it, results.EventDiverged, fmt.Sprintf("loss %v at iteration %d (lr %g)", loss, it, l.lr))
+		l.rec.Progress(it)
+		return fmt.Errorf("%w: loss %v at iteration %d", errDiverged, loss, it)
+	}
+	l.net.Backward()
+	l.opt.Step(l.lr)
+	l.sumLoss += loss
+	l.sumErr += errs
+	l.seen += t.Batch
+	if msg := l.st.Schedule.ObserveBatchError(it+1, float64(errs)/float64(t.Batch)); msg != "" {
+		l.event(it+1, results.EventLRChange, msg)
+		l.e.logf("%s: %s", l.j.label, msg)
+	}
+	return nil
+}
+
+// trainLoss and trainErr are the interval's mean training loss and error (%).
+func (l *trainLoop) trainLoss() float64 { return l.sumLoss / float64(l.seen/l.j.cfg.Training.Batch) }
+func (l *trainLoop) trainErr() float64  { return 100 * float64(l.sumErr) / float64(l.seen) }
+
+// showLive redraws the terminal's progress line between boundaries, at most
+// once per the Env's live interval.
+func (l *trainLoop) showLive(done int) error {
+	total := l.j.cfg.Training.Iterations
+	if done%l.interval == 0 || done == total {
+		return nil // the boundary prints its own line
+	}
+	if now := time.Now(); now.Sub(l.lastShown) >= l.e.liveInterval() {
+		l.e.liveLine(l.j, done, total, l.trainLoss(), l.trainErr(), l.lr, float64(l.seen)/now.Sub(l.intervalStart).Seconds())
+		l.lastShown = now
+	}
+	return nil
+}
+
+// evaluate is the boundary's evaluation: the interval's training loss and
+// error, the source's evaluations and the rate, recorded at iteration done;
+// the plateau rule sees the watched error; the progress line is printed.
+func (l *trainLoop) evaluate(done int) error {
+	l.wall = time.Since(l.began).Seconds()
+	evs, watched, shown, shownName, err := l.src.evaluate(l.net, l.evalX)
+	if err != nil {
+		return err
+	}
+	vs := append([]results.Value{
+		{Split: results.SplitTrain, Name: results.MetricLoss, Value: l.trainLoss()},
+		{Split: results.SplitTrain, Name: results.MetricError, Value: l.trainErr()},
+	}, evs...)
+	vs = append(vs, results.Value{Split: results.SplitTrain, Name: "lr", Value: l.lr})
+	if err := l.rec.Values(done, float64(done)/l.perEpoch, l.wall, vs); err != nil {
+		return err
+	}
+	if msg := l.st.Schedule.ObserveValError(done, watched/100); msg != "" {
+		l.event(done, results.EventLRChange, msg)
+	}
+	rate := float64(l.seen) / time.Since(l.intervalStart).Seconds()
+	l.e.progress(l.j, done, l.j.cfg.Training.Iterations, l.trainLoss(), l.trainErr(), shown, shownName, l.lr, rate)
+	l.sumLoss, l.sumErr, l.seen = 0, 0, 0
+	return nil
+}
+
+// checkpoint ends the boundary: the state at iteration done is written,
+// the run's progress recorded, and the next interval starts.
+func (l *trainLoop) checkpoint(done int) error {
+	l.st.Iteration, l.st.Wall = done, l.wall
+	if err := l.e.checkpoint(l.j, l.net, l.opt, l.st); err != nil {
+		return err
+	}
+	if err := l.rec.Progress(done); err != nil {
+		return err
+	}
+	l.intervalStart = time.Now()
+	return nil
+}
+
+// finish records the recipe's final views and the predictions of
+// ImageNet-family nets (for ensembles) at the last iteration (a run
+// interrupted here redoes them on resume), and Fig. 7's responses: the std
+// of each 3x3 layer's output over the evaluation set, in inference mode.
+func (l *trainLoop) finish() error {
+	total := l.j.cfg.Training.Iterations
+	fms, preds, err := l.src.final(l.net, l.j)
 	if err != nil {
 		return err
 	}
 	if preds != nil {
-		preds.RunID, preds.Iteration = j.id, int64(t.Iterations)
-		if err := e.DB.ReplacePredictions(preds); err != nil {
+		if err := l.rec.Predictions(total, preds); err != nil {
 			return err
 		}
 	}
 	if len(fms) > 0 {
-		wall := st.Wall
-		ms := make([]results.Metric, len(fms))
-		for i, m := range fms {
-			ms[i] = results.Metric{RunID: j.id, Iteration: int64(t.Iterations), Epoch: float64(t.Iterations) / perEpoch, Split: m.split, Name: m.name, Value: m.value, WallSeconds: wall}
-		}
-		if err := e.DB.AddMetrics(ms); err != nil {
+		if err := l.rec.Values(total, float64(total)/l.perEpoch, l.st.Wall, fms); err != nil {
 			return err
 		}
 	}
-	// Fig. 7: standard deviation of each 3x3 layer's response over the
-	// evaluation set, in inference mode.
-	rs, err := responses(net, nctx, src, evalX, j.id)
+	rs, err := responses(l.net, l.nctx, l.src, l.evalX, l.j.id)
 	if err != nil {
 		return err
 	}
-	return e.DB.ReplaceResponses(j.id, rs)
-}
-
-func mean(xs []float64) float64 {
-	s := 0.0
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
+	return l.rec.Responses(rs)
 }
 
 // evaluate runs the network in inference mode over a CIFAR-10 split

@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"encoding/json"
 	"math"
 	"testing"
 
@@ -22,7 +23,7 @@ func TestStepSchedule(t *testing.T) {
 
 // ResNet-110's warm-up: 0.01 until training error < 80%, then 0.1.
 func TestWarmup(t *testing.T) {
-	s := NewStepSchedule(0.1, 10, []int{32000, 48000}).WithWarmup(0.01, 0.8, 0)
+	s := NewStepSchedule(0.1, 10, []int{32000, 48000}).WithWarmup(0.01, 0.8, 0, 1)
 	if s.LR(0) != 0.01 {
 		t.Fatalf("warm-up LR %g", s.LR(0))
 	}
@@ -31,6 +32,33 @@ func TestWarmup(t *testing.T) {
 	}
 	if msg := s.ObserveTrainError(400, 0.79); msg == "" || s.LR(401) != 0.1 || s.WarmupEndedAt != 400 {
 		t.Fatalf("warm-up did not end: %q lr %g", msg, s.LR(401))
+	}
+}
+
+// The warm-up rule averages a window of batch errors: with a window of 3,
+// batch errors 0.9, 0.9, 0.7 average 0.833 (not below 0.8: warm-up goes
+// on), then 0.9, 0.7, 0.6 average 0.733 and end it at that iteration; the window
+// survives a JSON round trip (a checkpoint) mid-way.
+func TestWarmupWindow(t *testing.T) {
+	s := NewStepSchedule(0.1, 10, nil).WithWarmup(0.01, 0.8, 0, 3)
+	for i, e := range []float64{0.9, 0.9, 0.7} {
+		if msg := s.ObserveBatchError(i+1, e); msg != "" {
+			t.Fatalf("iteration %d: warm-up ended early: %q", i+1, msg)
+		}
+	}
+	raw, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Schedule
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	if msg := r.ObserveBatchError(4, 0.6); msg == "" || r.WarmupEndedAt != 4 || r.LR(4) != 0.1 {
+		t.Fatalf("warm-up did not end at 4: %q (ended at %d)", msg, r.WarmupEndedAt)
+	}
+	if msg := r.ObserveBatchError(5, 0.1); msg != "" || len(r.WarmupRecent) != 3 {
+		t.Fatalf("after warm-up the window must stay still: %q, %v", msg, r.WarmupRecent)
 	}
 }
 

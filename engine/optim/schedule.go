@@ -21,6 +21,11 @@ type Schedule struct {
 	WarmupMaxIters   int
 	WarmupActive     bool
 	WarmupEndedAt    int // iteration at which warm-up ended, -1 while active or unused
+	// WarmupWindow is how many of the latest iterations' training errors
+	// the warm-up rule averages (ObserveBatchError); WarmupRecent holds
+	// them, oldest first, so a checkpoint resumes the rule exactly.
+	WarmupWindow int
+	WarmupRecent []float64
 	// Plateau divides the rate by Factor when the observed error has not
 	// improved by PlateauThreshold for PlateauPatience observations
 	// (ImageNet: "divided by 10 when the error plateaus", Sec. 3.4).
@@ -38,9 +43,12 @@ func NewStepSchedule(base, factor float64, steps []int) *Schedule {
 	return &Schedule{Base: base, Factor: factor, Steps: steps, WarmupEndedAt: -1}
 }
 
-// WithWarmup enables the ResNet-110 warm-up.
-func (s *Schedule) WithWarmup(lr, untilError float64, maxIters int) *Schedule {
+// WithWarmup enables the ResNet-110 warm-up: rate lr until the mean
+// training error of the last window iterations (at least 1) is below
+// untilError, or until maxIters.
+func (s *Schedule) WithWarmup(lr, untilError float64, maxIters, window int) *Schedule {
 	s.WarmupLR, s.WarmupUntilError, s.WarmupMaxIters, s.WarmupActive = lr, untilError, maxIters, true
+	s.WarmupWindow = max(1, window)
 	return s
 }
 
@@ -77,6 +85,29 @@ func (s *Schedule) ObserveTrainError(it int, trainErr float64) string {
 		return fmt.Sprintf("warm-up ended at iteration %d (training error %.1f%%)", it, 100*trainErr)
 	}
 	return ""
+}
+
+// ObserveBatchError reports the training error (fraction) of the batch of
+// the iteration that brought the count of completed iterations to done.
+// While warm-up is active it keeps the last WarmupWindow of them; once the
+// window is full their mean goes to ObserveTrainError, whose description
+// of a change it returns ("" for none).
+func (s *Schedule) ObserveBatchError(done int, batchErr float64) string {
+	if s.WarmupWindow <= 0 || !s.WarmupActive {
+		return ""
+	}
+	s.WarmupRecent = append(s.WarmupRecent, batchErr)
+	if len(s.WarmupRecent) > s.WarmupWindow {
+		s.WarmupRecent = s.WarmupRecent[1:]
+	}
+	if len(s.WarmupRecent) < s.WarmupWindow {
+		return ""
+	}
+	sum := 0.0
+	for _, e := range s.WarmupRecent {
+		sum += e
+	}
+	return s.ObserveTrainError(done, sum/float64(len(s.WarmupRecent)))
 }
 
 // ObserveValError reports a validation error for divide-on-plateau; it
