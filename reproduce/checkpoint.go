@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/resnet-repro/resnet-repro/engine/nn"
@@ -19,12 +20,28 @@ import (
 // velocityPrefix names the SGD velocity tensors inside a checkpoint.
 const velocityPrefix = "optim.velocity."
 
-// checkpoint writes the run's full training state atomically (a
+// runCheckpoints is one run's checkpoints, the one place that finds,
+// verifies, loads, saves, prunes and sweeps them: files
+// ckpt-<iteration>.safetensors in <CheckpointDir>/<run id>/, each recorded
+// with its SHA-256 in the database; the newest Env.Keep are kept.
+type runCheckpoints struct {
+	e   *Env
+	j   *job
+	dir string
+	rec *results.Recorder
+}
+
+// checkpointsOf is the checkpoints of job j.
+func (e *Env) checkpointsOf(j *job) *runCheckpoints {
+	return &runCheckpoints{e: e, j: j, dir: filepath.Join(e.CheckpointDir, j.id), rec: e.DB.Recorder(j.id)}
+}
+
+// save writes the run's full training state atomically (a
 // safetensors file: weights and BN statistics under their PyTorch names,
 // the SGD velocity under optim.velocity.<name>, and the trainer state as
 // JSON metadata), records it, and prunes old ones.
-func (e *Env) checkpoint(j *job, net *nn.Network[float32], opt *optim.SGD, st *trainerState) error {
-	dir := filepath.Join(e.CheckpointDir, j.id)
+func (c *runCheckpoints) save(net *nn.Network[float32], opt *optim.SGD, st *trainerState) error {
+	dir := c.dir
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("checkpoint directory: %w", err)
 	}
@@ -37,17 +54,17 @@ func (e *Env) checkpoint(j *job, net *nn.Network[float32], opt *optim.SGD, st *t
 		return err
 	}
 	path := filepath.Join(dir, fmt.Sprintf("ckpt-%08d.safetensors", st.Iteration))
-	if err := tensor.WriteSafetensors(path, ts, map[string]string{"trainer_state": string(meta), "model": j.cfg.Model}); err != nil {
+	if err := tensor.WriteSafetensors(path, ts, map[string]string{"trainer_state": string(meta), "model": c.j.cfg.Model}); err != nil {
 		return err
 	}
 	sum, err := fileSHA256(path)
 	if err != nil {
 		return err
 	}
-	if err := e.DB.Recorder(j.id).Checkpoint(st.Iteration, path, sum); err != nil {
+	if err := c.rec.Checkpoint(st.Iteration, path, sum); err != nil {
 		return err
 	}
-	e.pruneCheckpoints(j.id)
+	c.prune()
 	return nil
 }
 
@@ -76,8 +93,8 @@ const rejectedSuffix = ".rejected"
 // added) and the previous one is tried. It returns false when the run has
 // no checkpoint (a fresh start), and an error when every checkpoint was
 // rejected: the next `repro run` then starts the run from its beginning.
-func (e *Env) resume(j *job, net *nn.Network[float32], opt *optim.SGD, st *trainerState) (bool, error) {
-	cks, err := e.DB.Checkpoints(j.id)
+func (c *runCheckpoints) resume(net *nn.Network[float32], opt *optim.SGD, st *trainerState) (bool, error) {
+	cks, err := c.e.DB.Checkpoints(c.j.id)
 	if err != nil || len(cks) == 0 {
 		return false, err
 	}
@@ -93,7 +110,7 @@ func (e *Env) resume(j *job, net *nn.Network[float32], opt *optim.SGD, st *train
 		}
 		if err == nil {
 			if len(rejected) > 0 {
-				e.logf("%s: resuming from the older checkpoint at iteration %d", j.label, ck.Iteration)
+				c.e.logf("%s: resuming from the older checkpoint at iteration %d", c.j.label, ck.Iteration)
 			}
 			return true, nil
 		}
@@ -101,15 +118,15 @@ func (e *Env) resume(j *job, net *nn.Network[float32], opt *optim.SGD, st *train
 		if rerr := os.Rename(ck.Path, aside); rerr != nil {
 			aside = "nowhere: " + rerr.Error()
 		}
-		if derr := e.DB.DeleteCheckpoint(j.id, ck.Iteration); derr != nil {
+		if derr := c.e.DB.DeleteCheckpoint(c.j.id, ck.Iteration); derr != nil {
 			return false, derr
 		}
-		e.event(j.id, int(ck.Iteration), EventCheckpointRejected, fmt.Sprintf("%v; set aside as %s", err, aside))
-		e.logf("%s: checkpoint at iteration %d rejected: %v (set aside as %s)", j.label, ck.Iteration, err, aside)
+		c.e.event(c.j.id, int(ck.Iteration), EventCheckpointRejected, fmt.Sprintf("%v; set aside as %s", err, aside))
+		c.e.logf("%s: checkpoint at iteration %d rejected: %v (set aside as %s)", c.j.label, ck.Iteration, err, aside)
 		rejected = append(rejected, fmt.Sprintf("iteration %d: %v", ck.Iteration, err))
 	}
 	return false, fmt.Errorf("%s: no valid checkpoint left (%d rejected: %s); `repro run` again trains it from its start",
-		j.label, len(rejected), strings.Join(rejected, "; "))
+		c.j.label, len(rejected), strings.Join(rejected, "; "))
 }
 
 // verifyCheckpoint checks that a checkpoint's file is the one written: its
@@ -178,4 +195,52 @@ func loadCheckpoint(path string, net *nn.Network[float32], opt *optim.SGD, st *t
 	saved.Window = nil
 	*st = saved
 	return nil
+}
+
+// prune keeps the newest Keep checkpoint files of a run.
+func (c *runCheckpoints) prune() {
+	cks, err := c.e.DB.Checkpoints(c.j.id)
+	if err != nil {
+		return
+	}
+	sort.Slice(cks, func(a, b int) bool { return cks[a].Iteration > cks[b].Iteration })
+	for _, ck := range cks[min(len(cks), c.e.Keep):] {
+		// The record goes first: a kill in between leaves an unrecorded
+		// file (swept at the next start), never a record of a missing file.
+		if c.e.DB.DeleteCheckpoint(c.j.id, ck.Iteration) == nil {
+			os.Remove(ck.Path)
+		}
+	}
+}
+
+// sweep removes what kills leave in a run's checkpoint folder
+// (issue 19): temporary files of interrupted atomic writes
+// (.ckpt-*.tmp*, a whole checkpoint each) and checkpoint files no record
+// names (a kill between pruning's record and file deletion). Set-aside
+// (*.rejected) files are kept for inspection. The caller holds the run's
+// lease, so no other process writes there.
+func (c *runCheckpoints) sweep() {
+	dir := c.dir
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	cks, err := c.e.DB.Checkpoints(c.j.id)
+	if err != nil {
+		return
+	}
+	recorded := map[string]bool{}
+	for _, ck := range cks {
+		recorded[filepath.Clean(ck.Path)] = true
+	}
+	for _, en := range entries {
+		name, path := en.Name(), filepath.Join(dir, en.Name())
+		temp := strings.HasPrefix(name, ".ckpt-") && strings.Contains(name, ".tmp")
+		orphan := strings.HasPrefix(name, "ckpt-") && strings.HasSuffix(name, ".safetensors") && !recorded[filepath.Clean(path)]
+		if en.Type().IsRegular() && (temp || orphan) {
+			if os.Remove(path) == nil {
+				c.e.logf("%s: removed %s, left by an interrupted run", c.j.label, path)
+			}
+		}
+	}
 }

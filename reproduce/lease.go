@@ -175,7 +175,7 @@ func cpuFeatures() string {
 func (e *Env) trainLeased(ctx context.Context, j *job) error {
 	lctx, release := e.keepLease(ctx, j)
 	defer release()
-	e.sweepCheckpointDir(j)
+	e.checkpointsOf(j).sweep()
 	err := e.train(lctx, j)
 	if err == nil {
 		// Recorded done while the lease is still held: a process waiting

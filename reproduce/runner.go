@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -281,52 +280,4 @@ func (e *Env) prepare(j *job, scale string) (results.Status, error) {
 		return results.StatusPending, nil
 	}
 	return r.Status, nil
-}
-
-// pruneCheckpoints keeps the newest Keep checkpoint files of a run.
-func (e *Env) pruneCheckpoints(runID string) {
-	cks, err := e.DB.Checkpoints(runID)
-	if err != nil {
-		return
-	}
-	sort.Slice(cks, func(a, b int) bool { return cks[a].Iteration > cks[b].Iteration })
-	for _, c := range cks[min(len(cks), e.Keep):] {
-		// The record goes first: a kill in between leaves an unrecorded
-		// file (swept at the next start), never a record of a missing file.
-		if e.DB.DeleteCheckpoint(runID, c.Iteration) == nil {
-			os.Remove(c.Path)
-		}
-	}
-}
-
-// sweepCheckpointDir removes what kills leave in a run's checkpoint folder
-// (issue 19): temporary files of interrupted atomic writes
-// (.ckpt-*.tmp*, a whole checkpoint each) and checkpoint files no record
-// names (a kill between pruning's record and file deletion). Set-aside
-// (*.rejected) files are kept for inspection. The caller holds the run's
-// lease, so no other process writes there.
-func (e *Env) sweepCheckpointDir(j *job) {
-	dir := filepath.Join(e.CheckpointDir, j.id)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	cks, err := e.DB.Checkpoints(j.id)
-	if err != nil {
-		return
-	}
-	recorded := map[string]bool{}
-	for _, c := range cks {
-		recorded[filepath.Clean(c.Path)] = true
-	}
-	for _, en := range entries {
-		name, path := en.Name(), filepath.Join(dir, en.Name())
-		temp := strings.HasPrefix(name, ".ckpt-") && strings.Contains(name, ".tmp")
-		orphan := strings.HasPrefix(name, "ckpt-") && strings.HasSuffix(name, ".safetensors") && !recorded[filepath.Clean(path)]
-		if en.Type().IsRegular() && (temp || orphan) {
-			if os.Remove(path) == nil {
-				e.logf("%s: removed %s, left by an interrupted run", j.label, path)
-			}
-		}
-	}
 }

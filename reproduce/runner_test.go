@@ -48,9 +48,13 @@ func newEnv(t *testing.T, dir string) *Env {
 	return &Env{DB: db, Backend: backend.Reference(2), DataDir: sharedData, CheckpointDir: filepath.Join(dir, "ck")}
 }
 
-func specFile(t *testing.T) string {
-	p := filepath.Join(t.TempDir(), "tiny.yaml")
-	if err := os.WriteFile(p, []byte(tinySpec), 0o644); err != nil {
+func specFile(t *testing.T) string { return writeSpec(t, "tiny.yaml", tinySpec) }
+
+// writeSpec writes a spec's text to a file name in a temporary folder.
+func writeSpec(t *testing.T, name, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return p

@@ -146,14 +146,16 @@ func (e *Env) train(ctx context.Context, j *job) error {
 // state a checkpoint keeps, and the sums of the current evaluation
 // interval.
 type trainLoop struct {
-	e    *Env
-	j    *job
-	rec  *results.Recorder
-	nctx *nn.Context[float32]
-	net  *nn.Network[float32]
-	opt  *optim.SGD
-	st   *trainerState
-	src  source
+	e   *Env
+	j   *job
+	rec *results.Recorder
+	// checkpoints finds, loads, saves and prunes the run's checkpoints.
+	checkpoints *runCheckpoints
+	nctx        *nn.Context[float32]
+	net         *nn.Network[float32]
+	opt         *optim.SGD
+	st          *trainerState
+	src         source
 
 	evalX    []float32 // the network's input buffer for evaluations
 	interval int       // iterations between evaluation boundaries
@@ -187,7 +189,7 @@ func (e *Env) newTrainLoop(ctx context.Context, j *job) (*trainLoop, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &trainLoop{e: e, j: j, rec: e.DB.Recorder(j.id), src: src, nctx: nn.NewContext[float32](e.Backend)}
+	l := &trainLoop{e: e, j: j, rec: e.DB.Recorder(j.id), checkpoints: e.checkpointsOf(j), src: src, nctx: nn.NewContext[float32](e.Backend)}
 	if l.net, err = netbuild.Build(l.nctx, j.def, t.Batch); err != nil {
 		src.close()
 		return nil, err
@@ -211,7 +213,7 @@ func (l *trainLoop) begin() error {
 	if err != nil {
 		return err
 	}
-	if resumed, err := e.resume(j, l.net, l.opt, l.st); err != nil {
+	if resumed, err := l.checkpoints.resume(l.net, l.opt, l.st); err != nil {
 		return err
 	} else if resumed {
 		l.event(l.st.Iteration, results.EventResume, fmt.Sprintf("from checkpoint at iteration %d", l.st.Iteration))
@@ -286,8 +288,8 @@ func (l *trainLoop) run(ctx context.Context) error {
 	return nil
 }
 
-// step trains iteration it (0-based): forward, loss, backward and the SGD
-// update at the schedule's rate, and feeds the batch error to the warm-up
+// step trains iteration it (0-based): optim's TrainStep (forward, loss,
+// backward, SGD update) at the schedule's rate, and feeds the batch error to the warm-up
 // rule. A NaN or infinite loss ends the run as diverged.
 func (l *trainLoop) step(it int) error {
 	t := l.j.cfg.Training
@@ -296,15 +298,12 @@ func (l *trainLoop) step(it int) error {
 		return err
 	}
 	l.lr = l.st.Schedule.LR(it)
-	l.net.Forward(x, true)
-	loss, errs := l.net.Loss(labels)
+	loss, errs := l.opt.TrainStep(l.net, x, labels, l.lr)
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		l.event(it, results.EventDiverged, fmt.Sprintf("loss %v at iteration %d (lr %g)", loss, it, l.lr))
 		l.rec.Progress(it)
 		return fmt.Errorf("%w: loss %v at iteration %d", errDiverged, loss, it)
 	}
-	l.net.Backward()
-	l.opt.Step(l.lr)
 	l.sumLoss += loss
 	l.sumErr += errs
 	l.seen += t.Batch
@@ -363,7 +362,7 @@ func (l *trainLoop) evaluate(done int) error {
 // the run's progress recorded, and the next interval starts.
 func (l *trainLoop) checkpoint(done int) error {
 	l.st.Iteration, l.st.Wall = done, l.wall
-	if err := l.e.checkpoint(l.j, l.net, l.opt, l.st); err != nil {
+	if err := l.checkpoints.save(l.net, l.opt, l.st); err != nil {
 		return err
 	}
 	if err := l.rec.Progress(done); err != nil {

@@ -3,8 +3,6 @@ package reproduce
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"testing"
@@ -40,10 +38,7 @@ scales:
 // the campaign's checkpoints stay exact across the change.
 func TestWarmupWindowResumes(t *testing.T) {
 	requireData(t)
-	spec := filepath.Join(t.TempDir(), "tinywarm.yaml")
-	if err := os.WriteFile(spec, []byte(tinyWarmupSpec), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	spec := writeSpec(t, "tinywarm.yaml", tinyWarmupSpec)
 	ref := newEnv(t, t.TempDir())
 	if sum, err := ref.RunSpecs(context.Background(), []string{spec}, smoke); err != nil || sum.Trained != 1 {
 		t.Fatalf("uninterrupted run: %+v %v", sum, err)

@@ -3,15 +3,10 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"runtime/pprof"
-	"slices"
 	"syscall"
-	"time"
 
-	"github.com/resnet-repro/resnet-repro/engine/nn"
-	"github.com/resnet-repro/resnet-repro/engine/optim"
 	"github.com/resnet-repro/resnet-repro/netbuild"
 	"github.com/urfave/cli/v2"
 )
@@ -76,64 +71,41 @@ func benchAction(c *cli.Context) error {
 	}
 	defer be.Close()
 	batch := c.Int("batch")
-	net, err := netbuild.Build(nn.NewContext[float32](be), d, batch)
+	cfg := netbuild.BenchConfig{Batch: batch, Iters: c.Int("iters"), Train: mode == "train"}
+	if path := c.String("cpuprofile"); path != "" {
+		cfg.Started = func() (func(), error) { return startCPUProfile(path) }
+	}
+	res, err := netbuild.Bench(be, d, cfg)
 	if err != nil {
 		return asInput(err)
 	}
-	net.InitHe(1)
-	rng := rand.New(rand.NewPCG(1, 2))
-	x := make([]float32, net.InShape().Size())
-	for i := range x {
-		x[i] = float32(rng.NormFloat64())
-	}
-	labels := make([]int, batch)
-	for i := range labels {
-		labels[i] = rng.IntN(d.Classes)
-	}
-	opt := optim.NewSGD(net.Params(), 0.9, 1e-4)
-	step := func() {
-		net.Forward(x, mode == "train")
-		if mode == "train" {
-			net.Loss(labels)
-			net.Backward()
-			opt.Step(0.01)
-		}
-	}
-	for i := 0; i < 2; i++ {
-		step()
-	}
-	if path := c.String("cpuprofile"); path != "" {
-		f, err := os.Create(path)
-		if err != nil {
-			return asInput(err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
-	times := make([]float64, c.Int("iters"))
-	for i := range times {
-		t0 := time.Now()
-		step()
-		times[i] = time.Since(t0).Seconds()
-	}
-	slices.Sort(times)
-	med := times[len(times)/2]
+	med := res.Median()
 	flopsPerImage := 2 * float64(d.Layout().MACs)
 	if mode == "train" {
 		flopsPerImage *= 3 // forward, backward-data, backward-weights
 	}
 	r := benchResult{Model: d.Config.Model, Mode: mode, Batch: batch, Input: d.Config.Input, Threads: be.Threads(),
 		ImagesPerSec: float64(batch) / med, GFLOPS: flopsPerImage * float64(batch) / med / 1e9,
-		MedianStepMS: med * 1000, PeakRSSMB: peakRSSMB(), Backend: be.Name(), Iters: len(times)}
+		MedianStepMS: med * 1000, PeakRSSMB: peakRSSMB(), Backend: be.Name(), Iters: len(res.StepSeconds)}
 	if c.Bool("json") {
 		return json.NewEncoder(c.App.Writer).Encode(r)
 	}
 	fmt.Fprintf(c.App.Writer, "%s %s batch %d input %d: %.1f images/s, %.1f GFLOP/s, median step %.1f ms, peak RSS %.0f MB (backend %s, %d threads, %d steps)\n",
 		r.Model, r.Mode, r.Batch, r.Input, r.ImagesPerSec, r.GFLOPS, r.MedianStepMS, r.PeakRSSMB, r.Backend, r.Threads, r.Iters)
 	return nil
+}
+
+// startCPUProfile writes a CPU profile to path until the returned stop.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, asInput(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // peakRSSMB is the process's peak resident set size (getrusage, KiB on Linux).

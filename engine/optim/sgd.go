@@ -5,6 +5,7 @@ package optim
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/resnet-repro/resnet-repro/engine/nn"
 )
@@ -62,4 +63,22 @@ func (s *SGD) SetVelocity(v [][]float32) error {
 		copy(s.Velocity[i], v[i])
 	}
 	return nil
+}
+
+// TrainStep is one training iteration of net, whose parameters s updates,
+// on the batch x (net.InShape()) with its labels, at learning rate lr:
+// forward in training mode (BN on batch statistics), softmax cross-entropy
+// (the mean over the batch), backward, and the SGD update. It returns the
+// batch's mean loss and its count of top-1 errors. A NaN or infinite loss
+// skips backward and update: the caller ends the run as diverged. It is
+// the step of every training run and of `repro bench --mode train`.
+func (s *SGD) TrainStep(net *nn.Network[float32], x []float32, labels []int, lr float64) (loss float64, errs int) {
+	net.Forward(x, true)
+	loss, errs = net.Loss(labels)
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, errs
+	}
+	net.Backward()
+	s.Step(lr)
+	return loss, errs
 }

@@ -14,7 +14,9 @@
 #     MAX_CHECKPOINT_MB (small nets: ResNet-56 is about 7 MB), and unstages
 #     every other checkpoint (those of finished runs, older ones): the
 #     repository keeps one checkpoint per unfinished run, none once a run is
-#     done.
+#     done. A run whose latest checkpoint is larger (ResNet-110 and
+#     plain-110: about 14 MB) loses its checkpoint records, so the next
+#     session trains it from its start (exactly: same seed, same numbers).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 max_mb=${1:-8}
@@ -33,6 +35,7 @@ if pgrep -f "repro-campaign run|medium_control.py" >/dev/null; then
 fi
 
 keep=()
+drop=()
 for db in results/medium.db results/paper.db; do
 	[ -f "$db" ] || continue
 	# The campaign is stopped: bring the database to this binary's schema
@@ -50,9 +53,18 @@ for db in results/medium.db results/paper.db; do
 			keep+=("$path")
 			echo "save.sh: keeping $path ($mb MB) for unfinished run $id"
 		else
-			echo "save.sh: NOT keeping $path ($mb MB > $max_mb MB): run $id will resume from its start unless you commit it" >&2
+			echo "save.sh: NOT keeping $path ($mb MB > $max_mb MB): run $id will train again from its start" >&2
+			drop+=("$id")
 		fi
 	done < <("$BIN" query --db "$db" --format csv "SELECT r.id, c.path FROM runs r JOIN checkpoints c ON c.run_id = r.id WHERE r.status != 'done' AND c.iteration = (SELECT MAX(iteration) FROM checkpoints WHERE run_id = r.id)" | tail -n +2 | tr ',' '|')
+	# A run whose checkpoint is not kept forgets its checkpoint records, so
+	# that the next session starts it afresh (same seed, same numbers)
+	# instead of rejecting files that are not there.
+	for id in "${drop[@]}"; do
+		python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("DELETE FROM checkpoints WHERE run_id = ?", (sys.argv[2],)); c.commit()' "$db" "$id"
+		echo "save.sh: $id: checkpoint records dropped from $db"
+	done
+	drop=()
 	git add "$db"
 done
 [ -d tools/torchref/results ] && git add tools/torchref/results
