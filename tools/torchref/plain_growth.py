@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # Usage: /usr/bin/python3 tools/torchref/plain_growth.py [--model plain-110] [--iterations 250]
-#            [--every 25] [--seed 1] [--out FILE.json]
+#            [--every 25] [--seed 1] [--out tools/torchref/growth/MODEL-quick-seedN.json]
 # (run from the repository root; needs ../shared beside it, as eval_control.py).
 #
 # Issue 16.5: our plain-110 at the quick scale records Fig. 7 layer responses
