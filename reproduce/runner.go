@@ -92,7 +92,7 @@ func (e *Env) logf(format string, args ...any) {
 }
 
 func (e *Env) event(runID string, it int, kind, detail string) {
-	if err := e.DB.AddEvent(results.Event{RunID: runID, Iteration: int64(it), Kind: kind, Detail: detail}); err != nil {
+	if err := e.DB.Recorder(runID).Event(it, kind, detail); err != nil {
 		e.logf("warning: recording event %s of %s: %v", kind, runID, err)
 	}
 }

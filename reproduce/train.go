@@ -246,12 +246,8 @@ func (l *trainLoop) endSegment() {
 	}
 }
 
-// event records an event of the run; a failure to record it is a warning.
-func (l *trainLoop) event(it int, kind, detail string) {
-	if err := l.rec.Event(it, kind, detail); err != nil {
-		l.e.logf("warning: recording event %s of %s: %v", kind, l.j.id, err)
-	}
-}
+// event records an event of the run (Env.event: a failure is a warning).
+func (l *trainLoop) event(it int, kind, detail string) { l.e.event(l.j.id, it, kind, detail) }
 
 // hooks are the loop's work besides the step, in the order it runs at an
 // evaluation boundary: the live progress line (between boundaries, on a

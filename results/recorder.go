@@ -15,9 +15,6 @@ type Recorder struct {
 // Recorder returns the recorder of run runID, which must be in db.
 func (db *DB) Recorder(runID string) *Recorder { return &Recorder{db: db, runID: runID} }
 
-// RunID is the run this recorder writes for.
-func (r *Recorder) RunID() string { return r.runID }
-
 // Value is one measured quantity of an evaluation boundary.
 type Value struct {
 	Split string // SplitTrain, SplitVal, SplitTest
