@@ -68,6 +68,26 @@ func Open(path string) (*DB, error) {
 	if err := checkWritable(abs); err != nil {
 		return nil, err
 	}
+	deadline := time.Now().Add(busyTimeout)
+	for pause := time.Millisecond; ; pause = min(2*pause, 100*time.Millisecond) {
+		db, err := openMigrated(abs)
+		if err == nil {
+			return db, nil
+		}
+		if !isBusy(err) || time.Now().After(deadline) {
+			return nil, fmt.Errorf("open results database %s: %w", abs, describeOpenErr(err))
+		}
+		time.Sleep(pause)
+	}
+}
+
+// openMigrated opens a read-write pool on abs and migrates its schema. When
+// several processes create or convert the same file at once, SQLite may
+// answer SQLITE_BUSY without waiting (two connections that both hold a
+// shared lock and both want to write, one of them switching the file to
+// WAL: waiting could deadlock, so SQLite refuses one at once); Open then
+// retries the whole open.
+func openMigrated(abs string) (*DB, error) {
 	pool, err := sql.Open("sqlite3", fileDSN(abs, url.Values{
 		"_journal_mode": {"WAL"},
 		"_busy_timeout": {fmt.Sprint(busyTimeout.Milliseconds())},
@@ -76,14 +96,21 @@ func Open(path string) (*DB, error) {
 		"_txlock":       {"immediate"},
 	}))
 	if err != nil {
-		return nil, fmt.Errorf("open results database %s: %w", abs, err)
+		return nil, err
 	}
 	db := &DB{path: abs, sql: pool, now: time.Now}
 	if err := db.migrate(context.Background()); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("open results database %s: %w", abs, describeOpenErr(err))
+		return nil, err
 	}
 	return db, nil
+}
+
+// isBusy reports whether err is SQLite's "database is locked" (SQLITE_BUSY)
+// or "database table is locked" (SQLITE_LOCKED).
+func isBusy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
 }
 
 // OpenReadOnly opens an existing results database for reading only: nothing
