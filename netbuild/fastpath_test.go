@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/resnet-repro/resnet-repro/engine/backend"
-	"github.com/resnet-repro/resnet-repro/engine/backend/onednn"
+	"github.com/resnet-repro/resnet-repro/engine/backend/cpu"
 	"github.com/resnet-repro/resnet-repro/engine/nn"
 	"github.com/resnet-repro/resnet-repro/engine/tensor"
 	"github.com/resnet-repro/resnet-repro/models"
@@ -42,12 +42,12 @@ import (
 //
 // Convolutions run oneDNN's direct algorithm here (Winograd's larger
 // rounding, ~3e-6 per op, makes flips more frequent; its accuracy is tested
-// per op in engine/backend/onednn). The scale of each block's last BN is
+// per op in engine/backend/cpu). The scale of each block's last BN is
 // set to 0.2 (as zero-init-residual schemes do) so the He-initialized deep
 // nets do not amplify rounding chaotically (measured: resnet-50's float32
 // reference vs float64 goes from 0.16 to 3e-6).
 func TestFastPathMatchesReference(t *testing.T) {
-	fast, err := onednn.NewWithAlgos(2, onednn.DirectAlgos)
+	fast, err := cpu.NewWithAlgos(2, cpu.DirectAlgos)
 	if err != nil {
 		t.Fatal(err)
 	}

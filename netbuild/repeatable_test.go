@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/resnet-repro/resnet-repro/engine/backend/onednn"
+	"github.com/resnet-repro/resnet-repro/engine/backend/cpu"
 	"github.com/resnet-repro/resnet-repro/engine/nn"
 	"github.com/resnet-repro/resnet-repro/engine/optim"
 	"github.com/resnet-repro/resnet-repro/models"
@@ -19,7 +19,7 @@ import (
 // output, or kept state from the previous step, would fail). The fast path's
 // agreement with the reference is netbuild/fastpath_test.go's.
 func TestFastTrainingStepsAreRepeatable(t *testing.T) {
-	fast, err := onednn.New(2)
+	fast, err := cpu.New(2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -152,7 +152,7 @@ type Summary struct {
 // recorded and the others go on; the returned error summarizes failures.
 func (e *Env) RunSpecs(ctx context.Context, ids []string, opts RunOptions) (Summary, error) {
 	// One OS thread drives every step: the oneDNN backend's OpenMP runtime
-	// keeps a worker team per calling OS thread (see package onednn).
+	// keeps a worker team per calling OS thread (see package cpu).
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var sum Summary

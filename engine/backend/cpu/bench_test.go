@@ -1,6 +1,6 @@
 //go:build cgo && !noonednn
 
-package onednn_test
+package cpu_test
 
 // Kernel benchmarks named after real layer shapes (issue 3). Each shape
 // runs in up to four variants, reported side by side as GFLOP/s
@@ -19,7 +19,7 @@ package onednn_test
 // For oneDNN variants it also reports the share of the time spent in
 // reorders of activations (%act_reorder) and of weights (%w_reorder).
 //
-// Run: go test ./engine/backend/onednn -run '^$' -bench . -benchtime 5x
+// Run: go test ./engine/backend/cpu -run '^$' -bench . -benchtime 5x
 
 import (
 	"fmt"
@@ -28,7 +28,7 @@ import (
 	"testing"
 
 	"github.com/resnet-repro/resnet-repro/engine/backend"
-	"github.com/resnet-repro/resnet-repro/engine/backend/onednn"
+	"github.com/resnet-repro/resnet-repro/engine/backend/cpu"
 	"github.com/resnet-repro/resnet-repro/engine/kernels"
 )
 
@@ -82,8 +82,8 @@ func pin(b *testing.B) {
 	b.Cleanup(runtime.UnlockOSThread)
 }
 
-func newBackend(b *testing.B) *onednn.Backend {
-	be, err := onednn.New(benchThreads)
+func newBackend(b *testing.B) *cpu.Backend {
+	be, err := cpu.New(benchThreads)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -109,7 +109,7 @@ const (
 )
 
 // run times one direction of conv with buffers sized for its layouts.
-func run(b *testing.B, be *onednn.Backend, conv backend.Conv, dir direction, xLen, yLen int) {
+func run(b *testing.B, be *cpu.Backend, conv backend.Conv, dir direction, xLen, yLen int) {
 	p := conv.Params()
 	x, y, w := randSlice(xLen), randSlice(yLen), randSlice(p.WSize())
 	call := func() {
@@ -132,7 +132,7 @@ func run(b *testing.B, be *onednn.Backend, conv backend.Conv, dir direction, xLe
 	b.StopTimer()
 	secs := b.Elapsed().Seconds()
 	b.ReportMetric(2*float64(p.MACs())*float64(b.N)/secs/1e9, "GFLOP/s")
-	if _, isOneDNN := conv.(*onednn.Conv); isOneDNN {
+	if _, isOneDNN := conv.(*cpu.Conv); isOneDNN {
 		t := be.Times(false)
 		b.ReportMetric(100*t.ActReorders/secs, "%act_reorder")
 		b.ReportMetric(100*t.WeightReorders/secs, "%w_reorder")
@@ -147,13 +147,13 @@ func benchConv(b *testing.B, dir direction) {
 		ys := backend.ActShape{N: p.N, C: p.K, H: p.P(), W: p.Q()}
 		algos := []struct {
 			name string
-			algo onednn.Algo
+			algo cpu.Algo
 			ok   bool
 		}{
-			{"blocked", onednn.Direct, true},
-			{"blocked_winograd", onednn.Winograd, p.R == 3 && p.Stride == 1 && p.C%16 == 0 && p.K%16 == 0},
-			{"blocked_own16", onednn.Own16, p.R == 3 && p.Stride == 1 && p.C == 16 && p.K == 16 && onednn.Own16Supported()},
-			{"blocked_own16_winograd", onednn.Own16Winograd, p.R == 3 && p.Stride == 1 && p.C == 16 && p.K == 16 && onednn.Own16Supported()},
+			{"blocked", cpu.Direct, true},
+			{"blocked_winograd", cpu.Winograd, p.R == 3 && p.Stride == 1 && p.C%16 == 0 && p.K%16 == 0},
+			{"blocked_own16", cpu.Own16, p.R == 3 && p.Stride == 1 && p.C == 16 && p.K == 16 && cpu.Own16Supported()},
+			{"blocked_own16_winograd", cpu.Own16Winograd, p.R == 3 && p.Stride == 1 && p.C == 16 && p.K == 16 && cpu.Own16Supported()},
 		}
 		for _, a := range algos {
 			if !a.ok {
@@ -161,7 +161,7 @@ func benchConv(b *testing.B, dir direction) {
 			}
 			b.Run(s.name+"/"+a.name, func(b *testing.B) {
 				pin(b)
-				c, err := be.NewConvWith(p, onednn.ConvOptions{Src: onednn.NChw16c, Dst: onednn.NChw16c, Algo: [3]onednn.Algo{a.algo, a.algo, a.algo}})
+				c, err := be.NewConvWith(p, cpu.ConvOptions{Src: cpu.NChw16c, Dst: cpu.NChw16c, Algo: [3]cpu.Algo{a.algo, a.algo, a.algo}})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -174,7 +174,7 @@ func benchConv(b *testing.B, dir direction) {
 		}{{"nchw_reorder", false}, {"nchw_native", true}} {
 			b.Run(s.name+"/"+v.name, func(b *testing.B) {
 				pin(b)
-				c, err := be.NewConvWith(p, onednn.ConvOptions{Src: onednn.NCHW, Dst: onednn.NCHW, Native: v.native})
+				c, err := be.NewConvWith(p, cpu.ConvOptions{Src: cpu.NCHW, Dst: cpu.NCHW, Native: v.native})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -208,14 +208,14 @@ func BenchmarkConvCold(b *testing.B) {
 	w := randSlice(p.WSize())
 	for _, a := range []struct {
 		name string
-		algo onednn.Algo
+		algo cpu.Algo
 		ok   bool
-	}{{"blocked", onednn.Direct, true}, {"blocked_own16", onednn.Own16, onednn.Own16Supported()},
-		{"blocked_own16_winograd", onednn.Own16Winograd, onednn.Own16Supported()}} {
+	}{{"blocked", cpu.Direct, true}, {"blocked_own16", cpu.Own16, cpu.Own16Supported()},
+		{"blocked_own16_winograd", cpu.Own16Winograd, cpu.Own16Supported()}} {
 		if !a.ok {
 			continue
 		}
-		c, err := be.NewConvWith(p, onednn.ConvOptions{Src: onednn.NChw16c, Dst: onednn.NChw16c, Algo: [3]onednn.Algo{a.algo, a.algo, a.algo}})
+		c, err := be.NewConvWith(p, cpu.ConvOptions{Src: cpu.NChw16c, Dst: cpu.NChw16c, Algo: [3]cpu.Algo{a.algo, a.algo, a.algo}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -277,7 +277,7 @@ func BenchmarkBatchNormReLU(b *testing.B) {
 			{"onednn", func() backend.BatchNorm { return be.NewBatchNormWith(cfg, false) }},
 			{"reference", func() backend.BatchNorm { return backend.Reference(benchThreads).NewBatchNorm(cfg) }},
 		} {
-			if impl.name == "own" && !onednn.Own16Supported() {
+			if impl.name == "own" && !cpu.Own16Supported() {
 				continue
 			}
 			bn := impl.new()
@@ -326,13 +326,13 @@ func BenchmarkReorder(b *testing.B) {
 }
 
 func ExampleBackend_NewConvWith() {
-	be, err := onednn.New(1)
+	be, err := cpu.New(1)
 	if err != nil {
 		panic(err)
 	}
 	defer be.Close()
 	c, err := be.NewConvWith(kernels.ConvParams{N: 1, C: 16, H: 8, W: 8, K: 16, R: 3, S: 3, Stride: 1, Pad: 1},
-		onednn.ConvOptions{Src: onednn.NChw16c, Dst: onednn.NChw16c})
+		cpu.ConvOptions{Src: cpu.NChw16c, Dst: cpu.NChw16c})
 	if err != nil {
 		panic(err)
 	}

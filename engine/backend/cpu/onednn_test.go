@@ -1,6 +1,6 @@
 //go:build cgo && !noonednn
 
-package onednn
+package cpu
 
 import (
 	"math"

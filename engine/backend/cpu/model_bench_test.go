@@ -1,6 +1,6 @@
 //go:build cgo && !noonednn
 
-package onednn_test
+package cpu_test
 
 // A CIFAR ResNet (Sec. 4.2: conv 3x3/16, 3 stages of n basic blocks with
 // 16/32/64 filters, option-A shortcuts, global average pooling, 10-way FC)
@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/resnet-repro/resnet-repro/engine/backend"
-	"github.com/resnet-repro/resnet-repro/engine/backend/onednn"
+	"github.com/resnet-repro/resnet-repro/engine/backend/cpu"
 	"github.com/resnet-repro/resnet-repro/engine/kernels"
 )
 
@@ -340,7 +340,7 @@ func (m *cifarNet) paramGrads() map[string][]float32 {
 // the loss, the logits and every parameter gradient with the conformance
 // metric max|a-b|/max|b| < 1e-4 (issue 3's acceptance threshold).
 func TestCIFARNetMatchesReference(t *testing.T) {
-	be, err := onednn.New(2)
+	be, err := cpu.New(2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,21 +382,21 @@ func TestCIFARNetMatchesReference(t *testing.T) {
 // side by side once differed by 5.7%), so read ratios near 1 with care; it
 // measured 1.02-1.05 with the direct Own16 kernel.
 func BenchmarkCIFARStepOwn16(b *testing.B) {
-	if !onednn.Own16Supported() {
+	if !cpu.Own16Supported() {
 		b.Skip("no AVX-512F")
 	}
 	pin(b)
-	withoutOwn := func(p kernels.ConvParams) [3]onednn.Algo {
-		a := onednn.DefaultAlgos(p)
+	withoutOwn := func(p kernels.ConvParams) [3]cpu.Algo {
+		a := cpu.DefaultAlgos(p)
 		for i := range a {
-			if a[i] == onednn.Own16 || a[i] == onednn.Own16Winograd {
-				a[i] = onednn.Direct
+			if a[i] == cpu.Own16 || a[i] == cpu.Own16Winograd {
+				a[i] = cpu.Direct
 			}
 		}
 		return a
 	}
 	beOwn := newBackend(b)
-	beDNN, err := onednn.NewWithAlgos(benchThreads, withoutOwn)
+	beDNN, err := cpu.NewWithAlgos(benchThreads, withoutOwn)
 	if err != nil {
 		b.Fatal(err)
 	}

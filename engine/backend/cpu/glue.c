@@ -1,4 +1,4 @@
-// glue.c: oneDNN plans for package onednn. See glue.h.
+// glue.c: oneDNN plans for package cpu. See glue.h.
 #include "glue.h"
 
 #include <omp.h>

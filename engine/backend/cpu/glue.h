@@ -1,4 +1,4 @@
-// glue.h: the C side of package onednn. Every plan owns its oneDNN
+// glue.h: the C side of package cpu. Every plan owns its oneDNN
 // primitives, memory objects and internal buffers; the Go side passes raw
 // float pointers per call. Every entry point first sets the OpenMP thread
 // count of the calling OS thread (see rr_ctx.nthreads).
