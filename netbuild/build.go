@@ -2,7 +2,10 @@
 // network (nn.Network): the one place that knows both the model zoo's plain
 // types and the engine's modules. It also names a network's tensors as
 // PyTorch state dicts do (Tensors, LoadTensors), for checkpoints, `repro
-// init` and weights trained elsewhere.
+// init` (WriteInit) and weights trained elsewhere, and runs the network
+// work of the commands that are not training: one forward pass over a
+// batch from a file (Forward, `repro forward`) and speed measurements
+// (Bench, `repro bench`).
 package netbuild
 
 import (

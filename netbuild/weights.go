@@ -7,6 +7,7 @@ import (
 
 	"github.com/resnet-repro/resnet-repro/engine/nn"
 	"github.com/resnet-repro/resnet-repro/engine/tensor"
+	"github.com/resnet-repro/resnet-repro/models"
 )
 
 // Tensors lists a network's parameters and BN running statistics under
@@ -74,4 +75,30 @@ func LoadTensors(net *nn.Network[float32], ts map[string]*tensor.Tensor, source 
 		return fmt.Errorf("%s: %d tensors the model does not have, e.g. %q (wrong model or shortcut option?)", source, len(extra), extra[0])
 	}
 	return nil
+}
+
+// WriteInit writes the network of d, freshly He-initialized with seed
+// (Network.InitHe), to path as safetensors with PyTorch state_dict names
+// and a header describing it (`repro init`), and returns its parameter
+// count. A failure to write is a *WriteError.
+func WriteInit(path string, d *models.Def, seed uint64) (params int, err error) {
+	net, err := Build(nn.NewContext[float32](nil), d, 1)
+	if err != nil {
+		return 0, err
+	}
+	net.InitHe(seed)
+	if err := tensor.WriteSafetensors(path, Tensors(net), weightsMetadata(d, seed)); err != nil {
+		return 0, &WriteError{err}
+	}
+	return net.ParamCount(), nil
+}
+
+// weightsMetadata describes the network in a safetensors header.
+func weightsMetadata(d *models.Def, seed uint64) map[string]string {
+	cfg := d.Config
+	return map[string]string{
+		"model": cfg.Model, "family": string(cfg.Family), "shortcut": cfg.Shortcut,
+		"width": fmt.Sprint(cfg.Width), "classes": fmt.Sprint(cfg.Classes), "input": fmt.Sprint(cfg.Input),
+		"seed": fmt.Sprint(seed), "format": "pt", "producer": "resnet-repro",
+	}
 }

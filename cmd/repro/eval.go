@@ -43,74 +43,88 @@ func evalCommand() *cli.Command {
 		Usage:     "evaluate a run's checkpoint, or weights trained elsewhere, on the test set (top-1, top-5, loss)",
 		ArgsUsage: " ",
 		Flags:     flags,
-		Action: func(c *cli.Context) error {
-			if err := checkNoArgs(c); err != nil {
-				return err
-			}
-			format := c.String("format")
-			if format != results.FormatTable && format != results.FormatJSON {
-				return badInput("eval: unknown format %q (want table or json)", format)
-			}
-			req := reproduce.EvalRequest{RunID: c.String("run"), Weights: c.String("weights"), Batch: c.Int("batch"),
-				Limit: c.Int("limit"), Record: c.Bool("record"), SaveWeights: c.String("save-weights"), Responses: c.Bool("responses"),
-				ImageNet: c.String("run") == "" && c.IsSet("imagenet"), Views: c.StringSlice("views"), Normalize: c.String("normalize")}
-			if !c.IsSet("batch") && req.ImageNet {
-				req.Batch = 10 // one image's ten crops per forward pass
-			}
-			switch {
-			case req.RunID != "" && (len(req.Views) > 0 || req.Normalize != ""):
-				return badInput("eval: --views and --normalize are for weights without a run (--imagenet DIR); a run is evaluated with its own views and input")
-			case req.RunID == "" && !req.ImageNet && (len(req.Views) > 0 || req.Normalize != ""):
-				return badInput("eval: --views and --normalize are for ImageNet weights: add --imagenet DIR")
-			case req.RunID == "" && (c.String("model") == "" || req.Weights == ""):
-				return badInput("eval: give --run ID, or --model and --weights")
-			case req.RunID != "" && c.String("model") != "":
-				return badInput("eval: --model is for weights without a run; a run's network is its own")
-			case req.RunID != "" && c.IsSet("limit"):
-				return badInput("eval: --limit is for weights without a run; a run is evaluated on its own evaluation set")
-			case req.Limit < 0:
-				return badInput("eval: --limit %d must be positive", req.Limit)
-			}
-			if req.RunID == "" {
-				def, err := defineModel(modelConfig(c, c.String("model")))
-				if err != nil {
-					return err
-				}
-				req.Def = def
-			}
-			be, err := newBackend(c)
-			if err != nil {
-				return err
-			}
-			defer be.Close()
-			env := &reproduce.Env{Backend: be, DataDir: c.String("data"), Log: c.App.ErrWriter, ImageNetDir: c.String("imagenet"), Offline: c.Bool("offline")}
-			if req.RunID != "" {
-				open := results.OpenReadOnly
-				if req.Record {
-					open = results.Open
-				}
-				db, err := open(dbPath(c))
-				if err != nil {
-					return asInput(err)
-				}
-				defer db.Close()
-				env.DB = db
-			}
-			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			res, err := env.Evaluate(ctx, req)
-			if err != nil {
-				return asInput(err)
-			}
-			out := c.App.Writer
-			if format == results.FormatJSON {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
-			}
-			return writeEval(c, res)
-		},
+		Action:    evalAction,
 	}
+}
+
+// evalAction checks the flags, opens the backend and (for --run) the
+// results database, and evaluates (reproduce.Env.Evaluate).
+func evalAction(c *cli.Context) error {
+	if err := checkNoArgs(c); err != nil {
+		return err
+	}
+	format := c.String("format")
+	if format != results.FormatTable && format != results.FormatJSON {
+		return badInput("eval: unknown format %q (want table or json)", format)
+	}
+	req, err := evalRequest(c)
+	if err != nil {
+		return err
+	}
+	be, err := newBackend(c)
+	if err != nil {
+		return err
+	}
+	defer be.Close()
+	env := &reproduce.Env{Backend: be, DataDir: c.String("data"), Log: c.App.ErrWriter, ImageNetDir: c.String("imagenet"), Offline: c.Bool("offline")}
+	if req.RunID != "" {
+		open := results.OpenReadOnly
+		if req.Record {
+			open = results.Open
+		}
+		db, err := open(dbPath(c))
+		if err != nil {
+			return asInput(err)
+		}
+		defer db.Close()
+		env.DB = db
+	}
+	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := env.Evaluate(ctx, req)
+	if err != nil {
+		return asInput(err)
+	}
+	if format == results.FormatJSON {
+		enc := json.NewEncoder(c.App.Writer)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	return writeEval(c, res)
+}
+
+// evalRequest reads the flags into what to evaluate, refusing the
+// combinations that do not go together; without --run it defines the
+// network of --model.
+func evalRequest(c *cli.Context) (reproduce.EvalRequest, error) {
+	req := reproduce.EvalRequest{RunID: c.String("run"), Weights: c.String("weights"), Batch: c.Int("batch"),
+		Limit: c.Int("limit"), Record: c.Bool("record"), SaveWeights: c.String("save-weights"), Responses: c.Bool("responses"),
+		ImageNet: c.String("run") == "" && c.IsSet("imagenet"), Views: c.StringSlice("views"), Normalize: c.String("normalize")}
+	if !c.IsSet("batch") && req.ImageNet {
+		req.Batch = 10 // one image's ten crops per forward pass
+	}
+	switch {
+	case req.RunID != "" && (len(req.Views) > 0 || req.Normalize != ""):
+		return req, badInput("eval: --views and --normalize are for weights without a run (--imagenet DIR); a run is evaluated with its own views and input")
+	case req.RunID == "" && !req.ImageNet && (len(req.Views) > 0 || req.Normalize != ""):
+		return req, badInput("eval: --views and --normalize are for ImageNet weights: add --imagenet DIR")
+	case req.RunID == "" && (c.String("model") == "" || req.Weights == ""):
+		return req, badInput("eval: give --run ID, or --model and --weights")
+	case req.RunID != "" && c.String("model") != "":
+		return req, badInput("eval: --model is for weights without a run; a run's network is its own")
+	case req.RunID != "" && c.IsSet("limit"):
+		return req, badInput("eval: --limit is for weights without a run; a run is evaluated on its own evaluation set")
+	case req.Limit < 0:
+		return req, badInput("eval: --limit %d must be positive", req.Limit)
+	}
+	if req.RunID == "" {
+		def, err := defineModel(modelConfig(c, c.String("model")))
+		if err != nil {
+			return req, err
+		}
+		req.Def = def
+	}
+	return req, nil
 }
 
 // writeEval prints an evaluation: what was evaluated, then one row per

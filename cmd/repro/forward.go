@@ -3,8 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/resnet-repro/resnet-repro/engine/nn"
-	"github.com/resnet-repro/resnet-repro/engine/tensor"
+	"github.com/resnet-repro/resnet-repro/engine/backend"
 	"github.com/resnet-repro/resnet-repro/netbuild"
 	"github.com/urfave/cli/v2"
 )
@@ -25,6 +24,8 @@ func forwardCommand() *cli.Command {
 	}
 }
 
+// forwardAction checks the flags that go together and runs the pass
+// (netbuild.Forward).
 func forwardAction(c *cli.Context) error {
 	if err := checkNoArgs(c); err != nil {
 		return err
@@ -36,66 +37,18 @@ func forwardAction(c *cli.Context) error {
 	if (c.String("labels") == "") != (c.String("grads") == "") {
 		return badInput("forward: --labels and --grads go together")
 	}
-	x, err := tensor.ReadNpyFloat32(c.String("input"))
-	if err != nil {
-		return asInput(err)
-	}
-	if len(x.Shape) != 4 || x.Shape[1] != 3 || x.Shape[2] != x.Shape[3] {
-		return badInput("forward: %s has shape %v, want (N, 3, H, H)", c.String("input"), x.Shape)
-	}
-	if x.Shape[0] == 0 || x.Shape[2] == 0 {
-		return badInput("forward: %s has shape %v and holds no pixels, want (N, 3, H, H) with N and H at least 1", c.String("input"), x.Shape)
-	}
 	// --input is the .npy path here, so the image size comes from the file.
-	cfg := modelConfig(c, c.String("model"))
-	cfg.Input = x.Shape[2]
-	d, err := defineModel(cfg)
+	res, err := netbuild.Forward(modelConfig(c, c.String("model")), netbuild.ForwardConfig{
+		Input: c.String("input"), Weights: c.String("weights"), Output: c.String("output"),
+		Labels: c.String("labels"), Grads: c.String("grads"), Train: mode == "train",
+		OpenBackend: func() (backend.Backend, error) { return newBackend(c) },
+	})
 	if err != nil {
-		return err
+		return asInputUnlessWrite(err)
 	}
-	be, err := newBackend(c)
-	if err != nil {
-		return err
-	}
-	defer be.Close()
-	net, err := netbuild.Build(nn.NewContext[float32](be), d, x.Shape[0])
-	if err != nil {
-		return asInput(err)
-	}
-	weights, _, err := tensor.ReadSafetensors(c.String("weights"))
-	if err != nil {
-		return asInput(err)
-	}
-	if err := netbuild.LoadTensors(net, weights, c.String("weights")); err != nil {
-		return asInput(err)
-	}
-	var labels []int
+	msg := fmt.Sprintf("wrote %s (%dx%d logits, %s mode, backend %s)", c.String("output"), res.Images, res.Classes, mode, res.Backend)
 	if c.String("labels") != "" {
-		if labels, err = tensor.ReadNpyLabels(c.String("labels")); err != nil {
-			return asInput(err)
-		}
-		if len(labels) != x.Shape[0] {
-			return badInput("forward: %s has %d labels for %d images", c.String("labels"), len(labels), x.Shape[0])
-		}
-		for i, l := range labels {
-			if l < 0 || l >= d.Classes {
-				return badInput("forward: %s: label %d of image %d is outside [0, %d)", c.String("labels"), l, i, d.Classes)
-			}
-		}
-	}
-	logits := net.Forward(x.Data, mode == "train")
-	out := tensor.FromData(append([]float32(nil), logits...), x.Shape[0], d.Classes)
-	if err := tensor.WriteNpy(c.String("output"), out); err != nil {
-		return err
-	}
-	msg := fmt.Sprintf("wrote %s (%dx%d logits, %s mode, backend %s)", c.String("output"), x.Shape[0], d.Classes, mode, be.Name())
-	if labels != nil {
-		loss, errs := net.Loss(labels)
-		net.Backward()
-		if err := tensor.WriteSafetensors(c.String("grads"), netbuild.Gradients(net), map[string]string{"loss": fmt.Sprint(loss)}); err != nil {
-			return err
-		}
-		msg += fmt.Sprintf("; loss %.6f, %d/%d top-1 errors; gradients in %s", loss, errs, len(labels), c.String("grads"))
+		msg += fmt.Sprintf("; loss %.6f, %d/%d top-1 errors; gradients in %s", res.Loss, res.Errors, res.Images, c.String("grads"))
 	}
 	fmt.Fprintln(c.App.Writer, msg)
 	return nil

@@ -3,9 +3,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/resnet-repro/resnet-repro/engine/nn"
-	"github.com/resnet-repro/resnet-repro/engine/tensor"
-	"github.com/resnet-repro/resnet-repro/models"
 	"github.com/resnet-repro/resnet-repro/netbuild"
 	"github.com/urfave/cli/v2"
 )
@@ -26,26 +23,12 @@ func initCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			net, err := netbuild.Build(nn.NewContext[float32](nil), d, 1)
+			params, err := netbuild.WriteInit(c.String("out"), d, c.Uint64("seed"))
 			if err != nil {
-				return asInput(err)
+				return asInputUnlessWrite(err)
 			}
-			net.InitHe(c.Uint64("seed"))
-			if err := tensor.WriteSafetensors(c.String("out"), netbuild.Tensors(net), weightsMetadata(d, c.Uint64("seed"))); err != nil {
-				return err
-			}
-			fmt.Fprintf(c.App.Writer, "wrote %s: %s, %s parameters\n", c.String("out"), d.Config.Model, fmtInt(int64(net.ParamCount())))
+			fmt.Fprintf(c.App.Writer, "wrote %s: %s, %s parameters\n", c.String("out"), d.Config.Model, fmtInt(int64(params)))
 			return nil
 		},
-	}
-}
-
-// weightsMetadata describes the network in a safetensors header.
-func weightsMetadata(d *models.Def, seed uint64) map[string]string {
-	cfg := d.Config
-	return map[string]string{
-		"model": cfg.Model, "family": string(cfg.Family), "shortcut": cfg.Shortcut,
-		"width": fmt.Sprint(cfg.Width), "classes": fmt.Sprint(cfg.Classes), "input": fmt.Sprint(cfg.Input),
-		"seed": fmt.Sprint(seed), "format": "pt", "producer": "resnet-repro",
 	}
 }

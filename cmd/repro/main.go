@@ -7,12 +7,13 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/resnet-repro/resnet-repro/results"
 	"io"
 	"os"
 	"runtime"
 	"strings"
 
+	"github.com/resnet-repro/resnet-repro/netbuild"
+	"github.com/resnet-repro/resnet-repro/results"
 	"github.com/urfave/cli/v2"
 )
 
@@ -111,4 +112,14 @@ func asInput(err error) error {
 		return nil
 	}
 	return &inputError{err}
+}
+
+// asInputUnlessWrite marks err as caused by the user's input unless it is
+// a failure to write an output file (netbuild.WriteError), which exits 1.
+func asInputUnlessWrite(err error) error {
+	var we *netbuild.WriteError
+	if errors.As(err, &we) {
+		return err
+	}
+	return asInput(err)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -36,90 +37,111 @@ func submitCommand() *cli.Command {
 			&cli.StringFlag{Name: "data", Usage: "data directory the tasks use (default: theirs, $REPRO_DATA or ./data)"},
 			&cli.StringFlag{Name: "bin", Usage: "repro executable the tasks run (default: this one)"},
 		},
-		Action: func(c *cli.Context) error {
-			if !c.Bool("slurm") {
-				return badInput("submit: say --slurm (Slurm is the one scheduler supported)")
-			}
-			if c.Args().Len() == 0 {
-				return badInput("submit: name at least one spec (see `repro specs`)")
-			}
-			scale := c.String("scale")
-			if !experiments.ValidScale(scale) {
-				return badInput("submit: unknown --scale %q (%s)", scale, experiments.ScaleList)
-			}
-			if c.Int("seeds") < 0 || c.Int("cpus-per-task") < 0 {
-				return badInput("submit: --seeds and --cpus-per-task must be positive")
-			}
-			bin := c.String("bin")
-			if bin == "" {
-				exe, err := os.Executable()
-				if err != nil {
-					return fmt.Errorf("submit: finding this executable (give --bin): %w", err)
-				}
-				bin = exe
-			}
-			bin, err := filepath.Abs(bin)
-			if err != nil {
-				return err
-			}
-			runOpts := reproduce.RunOptions{Resolve: experiments.Options{Scale: scale, Seeds: c.Int("seeds")}, Only: c.StringSlice("only")}
-			res := reproduce.Resources{Partition: c.String("partition"), Time: c.String("time"),
-				CPUsPerTask: c.Int("cpus-per-task"), Mem: c.String("mem")}
-			if err := res.Validate(); err != nil {
-				return badInput("submit: %v", err)
-			}
-			// Bad specs and run names are found before the database is touched.
-			if _, err := reproduce.Plan(c.Args().Slice(), runOpts); err != nil {
-				return asInput(fmt.Errorf("submit: %w", err))
-			}
-			dbPath := dbPath(c)
-			var db *results.DB
-			if c.Bool("dry-run") {
-				// A dry run writes nothing to the database (and needs none).
-				db, err = results.OpenReadOnly(dbPath)
-				if errors.Is(err, os.ErrNotExist) {
-					db, err = nil, nil
-				}
-			} else {
-				db, err = results.Open(dbPath)
-			}
-			if err != nil {
-				return asInput(err)
-			}
-			if db != nil {
-				defer db.Close()
-			}
-			sub, err := reproduce.Submit(c.Context, db, c.Args().Slice(), reproduce.SubmitOptions{
-				Run: runOpts, Resources: res, ResultsDir: filepath.Dir(dbPath), Binary: bin, DataDir: c.String("data"),
-				DryRun: c.Bool("dry-run"), Resubmit: c.Bool("resubmit"),
-			})
-			out := c.App.Writer
-			for _, s := range sub.Skipped {
-				fmt.Fprintf(out, "skip %s %s/%s seed %d: %s\n", s.Run.ID, s.Run.Spec, s.Run.Name, s.Run.Seed, s.Reason)
-			}
-			if err != nil {
-				return fmt.Errorf("submit: %w", err)
-			}
-			if sub.Script == nil {
-				fmt.Fprintf(out, "nothing to submit (%d run(s) skipped)\n", len(sub.Skipped))
-				return nil
-			}
-			for i, r := range sub.Submitted {
-				job := "(dry run)"
-				if sub.JobID != "" {
-					job = "job " + sub.TaskJobID(i)
-				}
-				fmt.Fprintf(out, "task %d: %s %s/%s seed %d %s\n", i, r.ID, r.Spec, r.Name, r.Seed, job)
-			}
-			fmt.Fprintf(out, "script %s\nrun list %s\n", sub.Script.ScriptPath(), sub.Script.ListPath())
-			if sub.JobID == "" {
-				dir, _ := reproduce.ShellQuote(sub.Script.SlurmDir) // Script quoted it already
-				fmt.Fprintf(out, "dry run: not submitted; to submit it yourself: cd %s && sbatch %s\n", dir, filepath.Base(sub.Script.ScriptPath()))
-				return nil
-			}
-			fmt.Fprintf(out, "submitted job array %s (%d task(s)); `repro runs` shows their state, `repro merge` folds the finished shards into %s\n",
-				sub.JobID, len(sub.Submitted), dbPath)
-			return nil
-		},
+		Action: submitAction,
 	}
+}
+
+// submitAction checks the flags, plans the runs and submits them
+// (reproduce.Submit), then says what it did.
+func submitAction(c *cli.Context) error {
+	if !c.Bool("slurm") {
+		return badInput("submit: say --slurm (Slurm is the one scheduler supported)")
+	}
+	if c.Args().Len() == 0 {
+		return badInput("submit: name at least one spec (see `repro specs`)")
+	}
+	scale := c.String("scale")
+	if !experiments.ValidScale(scale) {
+		return badInput("submit: unknown --scale %q (%s)", scale, experiments.ScaleList)
+	}
+	if c.Int("seeds") < 0 || c.Int("cpus-per-task") < 0 {
+		return badInput("submit: --seeds and --cpus-per-task must be positive")
+	}
+	bin, err := submitBinary(c.String("bin"))
+	if err != nil {
+		return err
+	}
+	runOpts := reproduce.RunOptions{Resolve: experiments.Options{Scale: scale, Seeds: c.Int("seeds")}, Only: c.StringSlice("only")}
+	res := reproduce.Resources{Partition: c.String("partition"), Time: c.String("time"),
+		CPUsPerTask: c.Int("cpus-per-task"), Mem: c.String("mem")}
+	if err := res.Validate(); err != nil {
+		return badInput("submit: %v", err)
+	}
+	// Bad specs and run names are found before the database is touched.
+	if _, err := reproduce.Plan(c.Args().Slice(), runOpts); err != nil {
+		return asInput(fmt.Errorf("submit: %w", err))
+	}
+	dbPath := dbPath(c)
+	db, err := openSubmitDB(dbPath, c.Bool("dry-run"))
+	if err != nil {
+		return asInput(err)
+	}
+	if db != nil {
+		defer db.Close()
+	}
+	sub, err := reproduce.Submit(c.Context, db, c.Args().Slice(), reproduce.SubmitOptions{
+		Run: runOpts, Resources: res, ResultsDir: filepath.Dir(dbPath), Binary: bin, DataDir: c.String("data"),
+		DryRun: c.Bool("dry-run"), Resubmit: c.Bool("resubmit"),
+	})
+	out := c.App.Writer
+	for _, s := range sub.Skipped {
+		fmt.Fprintf(out, "skip %s %s/%s seed %d: %s\n", s.Run.ID, s.Run.Spec, s.Run.Name, s.Run.Seed, s.Reason)
+	}
+	if err != nil {
+		return fmt.Errorf("submit: %w", err)
+	}
+	writeSubmission(out, sub, dbPath)
+	return nil
+}
+
+// submitBinary is the absolute path of the repro executable the tasks run:
+// bin (--bin) or, if empty, this one.
+func submitBinary(bin string) (string, error) {
+	if bin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return "", fmt.Errorf("submit: finding this executable (give --bin): %w", err)
+		}
+		bin = exe
+	}
+	return filepath.Abs(bin)
+}
+
+// openSubmitDB opens the results database at path for a submission. A dry
+// run writes nothing to the database (and needs none): it opens it
+// read-only, and a missing database is nil, not an error.
+func openSubmitDB(path string, dryRun bool) (*results.DB, error) {
+	if !dryRun {
+		return results.Open(path)
+	}
+	db, err := results.OpenReadOnly(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return db, err
+}
+
+// writeSubmission says what a submission did (its skipped runs aside): one
+// line per task, the script and run list, and how to submit a dry run or
+// follow a submitted job array.
+func writeSubmission(out io.Writer, sub reproduce.Submission, dbPath string) {
+	if sub.Script == nil {
+		fmt.Fprintf(out, "nothing to submit (%d run(s) skipped)\n", len(sub.Skipped))
+		return
+	}
+	for i, r := range sub.Submitted {
+		job := "(dry run)"
+		if sub.JobID != "" {
+			job = "job " + sub.TaskJobID(i)
+		}
+		fmt.Fprintf(out, "task %d: %s %s/%s seed %d %s\n", i, r.ID, r.Spec, r.Name, r.Seed, job)
+	}
+	fmt.Fprintf(out, "script %s\nrun list %s\n", sub.Script.ScriptPath(), sub.Script.ListPath())
+	if sub.JobID == "" {
+		dir, _ := reproduce.ShellQuote(sub.Script.SlurmDir) // Script quoted it already
+		fmt.Fprintf(out, "dry run: not submitted; to submit it yourself: cd %s && sbatch %s\n", dir, filepath.Base(sub.Script.ScriptPath()))
+		return
+	}
+	fmt.Fprintf(out, "submitted job array %s (%d task(s)); `repro runs` shows their state, `repro merge` folds the finished shards into %s\n",
+		sub.JobID, len(sub.Submitted), dbPath)
 }

@@ -52,71 +52,99 @@ type measurement struct {
 	Backend      string  `json:"backend"`
 }
 
-func main() {
-	repro := flag.String("repro", "bin/repro", "our binary")
-	python := flag.String("python", "/usr/bin/python3", "Python with Debian's python3-torch")
-	torch := flag.String("torch", "../shared/bench/bench_torch.py", "PyTorch benchmark script")
-	fma := flag.String("fma", "../shared/bench/fma_peak.c", "FMA peak program source")
-	// PyTorch's own speed on this shared machine swung by up to 40% between
-	// rounds (resnet-20 training: 433-610 images/s within one run on
-	// 2026-11-29), so the median takes 5 rounds, not 3.
-	rounds := flag.Int("rounds", 5, "interleaved rounds per case")
-	threads := flag.Int("threads", 2, "compute threads for both")
-	out := flag.String("out", "bench/RESULTS.md", "result file")
-	only := flag.String("only", "", "comma-separated models to run (default all)")
-	flag.Parse()
+// options are the command line's flags.
+type options struct {
+	repro, python, torch, fma string
+	rounds, threads           int
+	out, only                 string
+}
 
-	peak := measurePeak(*fma, *threads)
-	log.Printf("fp32 FMA peak %.0f GFLOP/s on %d threads", peak, *threads)
+func main() {
+	o := parseFlags()
+	peak := measurePeak(o.fma, o.threads)
+	log.Printf("fp32 FMA peak %.0f GFLOP/s on %d threads", peak, o.threads)
 	var rows []*row
 	for _, c := range cases {
-		if *only != "" && !slices.Contains(strings.Split(*only, ","), c.model) {
+		if o.only != "" && !slices.Contains(strings.Split(o.only, ","), c.model) {
 			continue
 		}
 		rows = append(rows, &row{c: c})
 	}
-	for r := 0; r < *rounds; r++ {
+	for r := 0; r < o.rounds; r++ {
 		for _, rw := range rows {
-			c := rw.c
-			iters := 10
-			if c.input == 224 {
-				iters = 4
-			}
-			var m, tm measurement
-			ours := func() {
-				runJSON(&m, *repro, "bench", "--model", c.model, "--batch", fmt.Sprint(c.batch), "--mode", c.mode,
-					"--threads", fmt.Sprint(*threads), "--iters", fmt.Sprint(iters), "--json")
-			}
-			theirs := func() {
-				runJSON(&tm, *python, *torch, "--threads", fmt.Sprint(*threads), "--models", c.model, "--modes", c.mode,
-					"--batch", fmt.Sprint(c.batch), "--max-iters", fmt.Sprint(iters), "--min-iters", "3")
-			}
-			// Rounds 2, 4, ... run PyTorch first: a machine whose speed drifts
-			// within a round then favours neither program.
-			if r%2 == 0 {
-				ours()
-				theirs()
-			} else {
-				theirs()
-				ours()
-			}
-			rw.ours = append(rw.ours, m.ImagesPerSec)
-			rw.torch = append(rw.torch, tm.ImagesPerSec)
-			rw.ratios = append(rw.ratios, m.ImagesPerSec/tm.ImagesPerSec)
-			rw.gflops = append(rw.gflops, m.GFLOPS)
-			rw.rss, rw.backend = max(rw.rss, m.PeakRSSMB), m.Backend
-			log.Printf("round %d %s %s: ours %.1f img/s, PyTorch %.1f img/s (%.2fx)", r+1, c.model, c.mode, m.ImagesPerSec, tm.ImagesPerSec, m.ImagesPerSec/tm.ImagesPerSec)
+			measureRound(o, r, rw)
 		}
 	}
 	var rss1202 measurement
-	runJSON(&rss1202, *repro, "bench", "--model", "resnet-1202", "--batch", "128", "--mode", "train", "--threads", fmt.Sprint(*threads), "--iters", "1", "--json")
+	runJSON(&rss1202, o.repro, "bench", "--model", "resnet-1202", "--batch", "128", "--mode", "train", "--threads", fmt.Sprint(o.threads), "--iters", "1", "--json")
+	if err := os.WriteFile(o.out, resultsMarkdown(o, rows, rss1202, peak), 0o644); err != nil {
+		log.Fatal(err)
+	}
+	log.Printf("wrote %s", o.out)
+}
 
+// parseFlags reads the command line.
+func parseFlags() options {
+	var o options
+	flag.StringVar(&o.repro, "repro", "bin/repro", "our binary")
+	flag.StringVar(&o.python, "python", "/usr/bin/python3", "Python with Debian's python3-torch")
+	flag.StringVar(&o.torch, "torch", "../shared/bench/bench_torch.py", "PyTorch benchmark script")
+	flag.StringVar(&o.fma, "fma", "../shared/bench/fma_peak.c", "FMA peak program source")
+	// PyTorch's own speed on this shared machine swung by up to 40% between
+	// rounds (resnet-20 training: 433-610 images/s within one run on
+	// 2026-11-29), so the median takes 5 rounds, not 3.
+	flag.IntVar(&o.rounds, "rounds", 5, "interleaved rounds per case")
+	flag.IntVar(&o.threads, "threads", 2, "compute threads for both")
+	flag.StringVar(&o.out, "out", "bench/RESULTS.md", "result file")
+	flag.StringVar(&o.only, "only", "", "comma-separated models to run (default all)")
+	flag.Parse()
+	return o
+}
+
+// measureRound measures rw's case once with each program in round r
+// (counted from 0) and adds the figures to rw.
+func measureRound(o options, r int, rw *row) {
+	c := rw.c
+	iters := 10
+	if c.input == 224 {
+		iters = 4
+	}
+	var m, tm measurement
+	ours := func() {
+		runJSON(&m, o.repro, "bench", "--model", c.model, "--batch", fmt.Sprint(c.batch), "--mode", c.mode,
+			"--threads", fmt.Sprint(o.threads), "--iters", fmt.Sprint(iters), "--json")
+	}
+	theirs := func() {
+		runJSON(&tm, o.python, o.torch, "--threads", fmt.Sprint(o.threads), "--models", c.model, "--modes", c.mode,
+			"--batch", fmt.Sprint(c.batch), "--max-iters", fmt.Sprint(iters), "--min-iters", "3")
+	}
+	// Rounds 2, 4, ... run PyTorch first: a machine whose speed drifts
+	// within a round then favours neither program.
+	if r%2 == 0 {
+		ours()
+		theirs()
+	} else {
+		theirs()
+		ours()
+	}
+	rw.ours = append(rw.ours, m.ImagesPerSec)
+	rw.torch = append(rw.torch, tm.ImagesPerSec)
+	rw.ratios = append(rw.ratios, m.ImagesPerSec/tm.ImagesPerSec)
+	rw.gflops = append(rw.gflops, m.GFLOPS)
+	rw.rss, rw.backend = max(rw.rss, m.PeakRSSMB), m.Backend
+	log.Printf("round %d %s %s: ours %.1f img/s, PyTorch %.1f img/s (%.2fx)", r+1, c.model, c.mode, m.ImagesPerSec, tm.ImagesPerSec, m.ImagesPerSec/tm.ImagesPerSec)
+}
+
+// resultsMarkdown is bench/RESULTS.md: how it was measured, one table row
+// per case (medians over rounds) and resnet-1202's, then every round's
+// figures.
+func resultsMarkdown(o options, rows []*row, rss1202 measurement, peak float64) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "<!-- generated by tools/benchcompare (`make bench`); do not edit -->\n# Engine speed: resnet-repro vs PyTorch, same machine, same run\n\n")
 	fmt.Fprintf(&b, "Measured %s on %s (%d logical CPUs), %d compute threads for both programs; %d interleaved rounds (per row, ours then PyTorch in odd rounds, PyTorch then ours in even ones). ",
-		time.Now().UTC().Format("2006-01-02"), cpuModel(), runtime.NumCPU(), *threads, *rounds)
-	fmt.Fprintf(&b, "PyTorch: %s via `%s`. Ours: `repro bench` (backend %s). ", torchVersion(*python), *torch, firstBackend(rows))
-	fmt.Fprintf(&b, "Machine fp32 FMA peak (`fma_peak.c`, AVX-512, %d threads): **%.0f GFLOP/s**.\n\n", *threads, peak)
+		time.Now().UTC().Format("2006-01-02"), cpuModel(), runtime.NumCPU(), o.threads, o.rounds)
+	fmt.Fprintf(&b, "PyTorch: %s via `%s`. Ours: `repro bench` (backend %s). ", torchVersion(o.python), o.torch, firstBackend(rows))
+	fmt.Fprintf(&b, "Machine fp32 FMA peak (`fma_peak.c`, AVX-512, %d threads): **%.0f GFLOP/s**.\n\n", o.threads, peak)
 	fmt.Fprintf(&b, "images/s are medians over rounds; the ratio is the median of the per-round ratios. GFLOP/s counts multiply-adds x 2, training as 3x forward; a training step includes the SGD update.\n\n")
 	fmt.Fprintf(&b, "| model | input, batch | mode | ours (images/s) | PyTorch (images/s) | ratio | target | met | ours GFLOP/s | of peak | peak RSS (MB) |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, rw := range rows {
@@ -140,10 +168,7 @@ func main() {
 		}
 		fmt.Fprintf(&b, "- %s %s: %s\n", rw.c.model, rw.c.mode, strings.Join(parts, "; "))
 	}
-	if err := os.WriteFile(*out, b.Bytes(), 0o644); err != nil {
-		log.Fatal(err)
-	}
-	log.Printf("wrote %s", *out)
+	return b.Bytes()
 }
 
 func yes(ok bool) string {
