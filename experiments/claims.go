@@ -136,6 +136,37 @@ func EvaluateAt(c Claim, scale string, values ValuesFunc, noise Noise) Verdict {
 // with the relation that decided the verdict ("~" where two values are
 // within the margin) and the margin used.
 func Evaluate(c Claim, values ValuesFunc, noise Noise) Verdict {
+	checkEvaluable(c, noise)
+	v := Verdict{Noise: noise}
+	var missing []string
+	v.Values, missing = measure(c, values)
+	if len(missing) > 0 {
+		v.Status = NotMeasurable
+		v.Detail = strings.Join(missing, "; ")
+		return v
+	}
+	j := &judgement{c: c, vals: v.Values, margin: noise.Margin}
+	var parts []string
+	switch c.Kind {
+	case ClaimLess, ClaimGreater:
+		parts = append(parts, j.pair())
+	case ClaimBelow, ClaimAbove:
+		parts = append(parts, j.threshold())
+	default:
+		parts = append(parts, j.chain())
+	}
+	v.Status = j.status()
+	if noise.Margin > 0 || noise.Source != "" {
+		parts = append(parts, "noise margin "+num(noise.Margin)+" ("+noise.Source+")")
+	}
+	v.Detail = strings.Join(parts, "; ")
+	return v
+}
+
+// checkEvaluable panics on what the loader refuses: a negative or NaN
+// noise margin, an unknown claim kind, or a number of runs the kind does
+// not take (claimArity).
+func checkEvaluable(c Claim, noise Noise) {
 	if noise.Margin < 0 || math.IsNaN(noise.Margin) {
 		panic(fmt.Sprintf("experiments: noise margin %v for claim %q", noise.Margin, c.ID))
 	}
@@ -146,8 +177,12 @@ func Evaluate(c Claim, values ValuesFunc, noise Noise) Verdict {
 	if (want > 0 && len(c.Runs) != want) || (want < 0 && len(c.Runs) < -want) {
 		panic(fmt.Sprintf("experiments: claim %q of kind %s has %d runs (the loader should have refused it)", c.ID, c.Kind, len(c.Runs)))
 	}
-	v := Verdict{Noise: noise}
-	var missing []string
+}
+
+// measure looks up the claim's metric for each of its runs: the finite
+// values in run order, and a note for each value that is missing, NaN or
+// infinite.
+func measure(c Claim, values ValuesFunc) (vals []Measured, missing []string) {
 	for _, r := range c.Runs {
 		x, ok := values(r, c.Metric)
 		switch {
@@ -156,94 +191,103 @@ func Evaluate(c Claim, values ValuesFunc, noise Noise) Verdict {
 		case math.IsNaN(x) || math.IsInf(x, 0):
 			missing = append(missing, r+" "+c.Metric+" is "+num(x))
 		default:
-			v.Values = append(v.Values, Measured{Run: r, Metric: c.Metric, Value: x})
+			vals = append(vals, Measured{Run: r, Metric: c.Metric, Value: x})
 		}
 	}
-	if len(missing) > 0 {
-		v.Status = NotMeasurable
-		v.Detail = strings.Join(missing, "; ")
-		return v
-	}
-	term := func(i int) string { return v.Values[i].Run + " " + c.Metric + " " + num(v.Values[i].Value) }
-	// within reports whether two values are within the noise margin.
-	within := func(a, b float64) bool { return math.Abs(a-b) < noise.Margin }
-	// contradicted: a comparison goes against the claim by the margin or
-	// more; noisy: one is within the margin.
-	contradicted, noisy := false, false
-	var parts []string
-	switch c.Kind {
-	case ClaimLess, ClaimGreater:
-		a, b := v.Values[0].Value, v.Values[1].Value
-		rel, held := "<", a < b-c.Margin
-		if c.Kind == ClaimGreater {
-			rel, held = ">", a > b+c.Margin
-		}
-		switch {
-		case within(a, b):
-			noisy, rel = true, "~"
-		case !held:
-			contradicted, rel = true, negate(rel)
-		}
-		d := term(0) + " " + rel + " " + term(1)
-		var extra []string
-		extra = append(extra, "gap "+num(math.Abs(a-b)))
-		if c.Margin != 0 {
-			extra = append(extra, "required "+num(c.Margin))
-		}
-		if c.PaperGap != 0 {
-			extra = append(extra, "paper "+num(c.PaperGap))
-		}
-		parts = append(parts, d+" ("+strings.Join(extra, "; ")+")")
-	case ClaimBelow, ClaimAbove:
-		a, t := v.Values[0].Value, *c.Value
-		rel, held := "<", a < t
-		if c.Kind == ClaimAbove {
-			rel, held = ">", a > t
-		}
-		switch {
-		case within(a, t):
-			noisy, rel = true, "~"
-		case !held:
-			contradicted, rel = true, negate(rel)
-		}
-		parts = append(parts, term(0)+" "+rel+" "+num(t))
-	default: // chains
-		s := term(0)
-		for i := 1; i < len(v.Values); i++ {
-			a, b := v.Values[i-1].Value, v.Values[i].Value
-			var rel string
-			var ok bool
-			switch c.Kind {
-			case ClaimOrdered:
-				rel, ok = "<=", a <= b
-			case ClaimMonotoneDecreasing:
-				rel, ok = ">", a > b
-			case ClaimMonotoneIncreasing:
-				rel, ok = "<", a < b
-			}
-			switch {
-			case within(a, b):
-				noisy, rel = true, "~"
-			case !ok:
-				contradicted, rel = true, negate(rel)
-			}
-			s += " " + rel + " " + term(i)
-		}
-		parts = append(parts, s)
-	}
+	return vals, missing
+}
+
+// judgement applies a claim's comparisons to its measured values, one per
+// claim run, under the noise rule: it records whether a comparison goes
+// against the claim by the margin or more (contradicted) and whether one
+// is within the margin (noisy).
+type judgement struct {
+	c                   Claim
+	vals                []Measured
+	margin              float64
+	contradicted, noisy bool
+}
+
+// term is value i as a detail shows it: "plain-20 test_error 9.1".
+func (j *judgement) term(i int) string {
+	return j.vals[i].Run + " " + j.c.Metric + " " + num(j.vals[i].Value)
+}
+
+// relation is how a comparison of a with b reads: "~" when |a - b| is
+// below the margin (noisy), negate(rel) when the claim's relation rel
+// does not hold (contradicted), else rel.
+func (j *judgement) relation(a, b float64, rel string, holds bool) string {
 	switch {
-	case contradicted:
-		v.Status = NotHeld
-	case noisy:
-		v.Status = WithinNoise
-	default:
-		v.Status = Held
+	case math.Abs(a-b) < j.margin:
+		j.noisy = true
+		return "~"
+	case !holds:
+		j.contradicted = true
+		return negate(rel)
 	}
-	if noise.Margin > 0 || noise.Source != "" {
-		parts = append(parts, "noise margin "+num(noise.Margin)+" ("+noise.Source+")")
+	return rel
+}
+
+// pair judges less (v0 < v1 - Margin) or greater (v0 > v1 + Margin); the
+// detail adds the gap, the required margin and the paper's gap.
+func (j *judgement) pair() string {
+	a, b := j.vals[0].Value, j.vals[1].Value
+	rel, held := "<", a < b-j.c.Margin
+	if j.c.Kind == ClaimGreater {
+		rel, held = ">", a > b+j.c.Margin
 	}
-	v.Detail = strings.Join(parts, "; ")
-	return v
+	rel = j.relation(a, b, rel, held)
+	extra := []string{"gap " + num(math.Abs(a-b))}
+	if j.c.Margin != 0 {
+		extra = append(extra, "required "+num(j.c.Margin))
+	}
+	if j.c.PaperGap != 0 {
+		extra = append(extra, "paper "+num(j.c.PaperGap))
+	}
+	return j.term(0) + " " + rel + " " + j.term(1) + " (" + strings.Join(extra, "; ") + ")"
+}
+
+// threshold judges below (v0 < Value) or above (v0 > Value).
+func (j *judgement) threshold() string {
+	a, t := j.vals[0].Value, *j.c.Value
+	rel, held := "<", a < t
+	if j.c.Kind == ClaimAbove {
+		rel, held = ">", a > t
+	}
+	return j.term(0) + " " + j.relation(a, t, rel, held) + " " + num(t)
+}
+
+// chain judges each link of ordered (<=), monotone_decreasing (>) or
+// monotone_increasing (<) between consecutive values.
+func (j *judgement) chain() string {
+	s := j.term(0)
+	for i := 1; i < len(j.vals); i++ {
+		a, b := j.vals[i-1].Value, j.vals[i].Value
+		var rel string
+		var ok bool
+		switch j.c.Kind {
+		case ClaimOrdered:
+			rel, ok = "<=", a <= b
+		case ClaimMonotoneDecreasing:
+			rel, ok = ">", a > b
+		case ClaimMonotoneIncreasing:
+			rel, ok = "<", a < b
+		}
+		s += " " + j.relation(a, b, rel, ok) + " " + j.term(i)
+	}
+	return s
+}
+
+// status is the verdict: not held when a comparison was contradicted,
+// else within noise when one was noisy, else held.
+func (j *judgement) status() string {
+	switch {
+	case j.contradicted:
+		return NotHeld
+	case j.noisy:
+		return WithinNoise
+	}
+	return Held
 }
 
 // negate turns a relation into the one that holds when it does not.

@@ -182,7 +182,53 @@ var (
 	datasets = []string{"cifar10", "imagenet"}
 )
 
+// spec checks a decoded spec's meaning, in document order: its identity
+// and kind (an out_of_scope spec stops there), its dataset, protocol and
+// recipe, its runs, ensembles, references, panels and claims, and its
+// scale overrides. The first problem is returned.
 func (v validator) spec(s *Spec) error {
+	if err := v.identity(s); err != nil {
+		return err
+	}
+	if s.Kind == KindOutOfScope {
+		return v.outOfScope(s)
+	}
+	if s.Reason != "" {
+		return v.keyAt("reason", "reason is only for out_of_scope specs")
+	}
+	if err := v.training(s); err != nil {
+		return err
+	}
+	if len(s.Runs) == 0 {
+		return v.errAt("runs", "a %s spec needs at least one run", s.Kind)
+	}
+	names := map[string]bool{}
+	for i := range s.Runs {
+		if err := v.run(s, i, names); err != nil {
+			return err
+		}
+	}
+	if err := v.ensembles(s, names); err != nil {
+		return err
+	}
+	if err := v.references(s); err != nil {
+		return err
+	}
+	if err := v.panels(s); err != nil {
+		return err
+	}
+	ids := map[string]bool{}
+	for i, c := range s.Claims {
+		if err := v.claim(i, c, names, ids); err != nil {
+			return err
+		}
+	}
+	return v.overrides("scales", s.Scales, s.Dataset)
+}
+
+// identity checks what every spec needs: an id of lower-case letters,
+// digits and dashes, an artifact, a title and a known kind.
+func (v validator) identity(s *Spec) error {
 	if !idSyntax.MatchString(s.ID) {
 		return v.errAt("id", "id %q: want lower-case letters, digits and dashes", s.ID)
 	}
@@ -195,46 +241,53 @@ func (v validator) spec(s *Spec) error {
 	if !slices.Contains(kinds, s.Kind) {
 		return v.errAt("kind", "kind %q: want one of %s", s.Kind, strings.Join(kinds, ", "))
 	}
-	if s.Kind == KindOutOfScope {
-		if s.Reason == "" {
-			return v.errAt("reason", "an out_of_scope spec needs a reason")
-		}
-		for _, k := range []string{"dataset", "recipe", "runs", "ensembles", "panels", "claims", "scales"} {
-			if _, ok := v.ps[k]; ok {
-				return v.keyAt(k, "an out_of_scope spec has no %s", k)
-			}
-		}
-		return v.references(s)
+	return nil
+}
+
+// outOfScope checks an out_of_scope spec: a reason, none of the keys of
+// what it would run, and its references.
+func (v validator) outOfScope(s *Spec) error {
+	if s.Reason == "" {
+		return v.errAt("reason", "an out_of_scope spec needs a reason")
 	}
-	if s.Reason != "" {
-		return v.keyAt("reason", "reason is only for out_of_scope specs")
+	for _, k := range []string{"dataset", "recipe", "runs", "ensembles", "panels", "claims", "scales"} {
+		if _, ok := v.ps[k]; ok {
+			return v.keyAt(k, "an out_of_scope spec has no %s", k)
+		}
 	}
+	return v.references(s)
+}
+
+// training checks a spec's dataset, its protocol (a final view, train
+// specs only) and its recipe: a train spec's must exist and train on the
+// spec's dataset; other kinds take none.
+func (v validator) training(s *Spec) error {
 	if !slices.Contains(datasets, s.Dataset) {
 		return v.errAt("dataset", "dataset %q: want one of %s", s.Dataset, strings.Join(datasets, ", "))
 	}
 	if s.Protocol != "" && (s.Kind != KindTrain || !slices.Contains(views, s.Protocol)) {
 		return v.errAt("protocol", "protocol %q: want one of %s, in a train spec", s.Protocol, strings.Join(views, ", "))
 	}
-	if s.Kind == KindTrain {
-		r, ok := Recipes[s.Recipe]
-		if !ok {
-			return v.errAt("recipe", "unknown recipe %q (known: %s)", s.Recipe, strings.Join(recipeNames(), ", "))
+	if s.Kind != KindTrain {
+		if s.Recipe != "" {
+			return v.keyAt("recipe", "a %s spec trains nothing and takes no recipe", s.Kind)
 		}
-		if r.Dataset != s.Dataset {
-			return v.errAt("recipe", "recipe %q trains on %s, the spec's dataset is %s", s.Recipe, r.Dataset, s.Dataset)
-		}
-	} else if s.Recipe != "" {
-		return v.keyAt("recipe", "a %s spec trains nothing and takes no recipe", s.Kind)
+		return nil
 	}
-	if len(s.Runs) == 0 {
-		return v.errAt("runs", "a %s spec needs at least one run", s.Kind)
+	r, ok := Recipes[s.Recipe]
+	if !ok {
+		return v.errAt("recipe", "unknown recipe %q (known: %s)", s.Recipe, strings.Join(recipeNames(), ", "))
 	}
-	names := map[string]bool{}
-	for i := range s.Runs {
-		if err := v.run(s, i, names); err != nil {
-			return err
-		}
+	if r.Dataset != s.Dataset {
+		return v.errAt("recipe", "recipe %q trains on %s, the spec's dataset is %s", s.Recipe, r.Dataset, s.Dataset)
 	}
+	return nil
+}
+
+// ensembles checks a train spec's ensembles: each a new name (not a run's
+// or another ensemble's, added to names), at least two members that are
+// runs of the spec, and known paper metrics.
+func (v validator) ensembles(s *Spec, names map[string]bool) error {
 	for i, e := range s.Ensembles {
 		p := fmt.Sprintf("ensembles[%d]", i)
 		if s.Kind != KindTrain {
@@ -256,9 +309,12 @@ func (v validator) spec(s *Spec) error {
 		}
 		names[e.Name] = true
 	}
-	if err := v.references(s); err != nil {
-		return err
-	}
+	return nil
+}
+
+// panels checks a spec's figure panels: each has a name, an order of
+// original, sorted or none, and at least one run, all runs of the spec.
+func (v validator) panels(s *Spec) error {
 	for i, pn := range s.Panels {
 		p := fmt.Sprintf("panels[%d]", i)
 		if pn.Name == "" {
@@ -276,13 +332,7 @@ func (v validator) spec(s *Spec) error {
 			}
 		}
 	}
-	ids := map[string]bool{}
-	for i, c := range s.Claims {
-		if err := v.claim(i, c, names, ids); err != nil {
-			return err
-		}
-	}
-	return v.overrides("scales", s.Scales, s.Dataset)
+	return nil
 }
 
 func (v validator) run(s *Spec, i int, names map[string]bool) error {

@@ -231,6 +231,9 @@ func (s *Spec) Resolve(opts Options) (*Resolved, error) {
 	return out, nil
 }
 
+// resolveRun resolves one run of the spec at opts.Scale. Analytic and
+// diagram runs describe the paper's networks and take no scale; a trained
+// run gets its recipe with the scale's overrides (resolveTraining).
 func (s *Spec) resolveRun(run Run, opts Options) (ResolvedRun, error) {
 	rr := ResolvedRun{Spec: s.ID, Name: run.Name, Scale: opts.Scale, Paper: run.Paper,
 		View: run.View, Stage: run.Stage, Note: run.Note}
@@ -245,108 +248,181 @@ func (s *Spec) resolveRun(run Run, opts Options) (ResolvedRun, error) {
 		rr.Config = c
 		return rr, nil
 	}
+	return s.resolveTraining(rr, c, run, opts)
+}
 
-	// The layers of overrides, in order of application.
-	layers := []Override{scaleDefaults[opts.Scale], s.Scales[opts.Scale], run.Scales[opts.Scale]}
-	proxy := s.Dataset == "imagenet" && (opts.Scale == ScaleSmoke || ((opts.Scale == ScaleQuick || opts.Scale == ScaleMedium) && !opts.ImageNet))
-	recipe := Recipes[s.Recipe].clone()
-	rr.Protocol = s.Protocol
+// resolveTraining completes a trained run rr of configuration c: the
+// spec's recipe (or, for a CIFAR-10 proxy, cifar-paper's), the final-view
+// protocol, the override layers of opts.Scale (scale defaults, the spec's,
+// the run's), the LR steps, the warm-up where it applies, and the seeds
+// 1..n with their identities (none for a run skipped at this scale).
+func (s *Spec) resolveTraining(rr ResolvedRun, c Config, run Run, opts Options) (ResolvedRun, error) {
+	recipe, proxy := s.recipeAt(opts)
 	if proxy {
-		recipe = Recipes["cifar-paper"].clone()
-		recipe.Schedule.Warmup = nil // the ImageNet recipe has no warm-up
 		c.Dataset, c.ProxyOf = "cifar10", "imagenet"
-		rr.Protocol = "single"
 	}
-	if rr.Protocol == "" {
-		rr.Protocol = map[string]string{"cifar10": "single", "imagenet": "10-crop"}[c.Dataset]
-	}
+	rr.Protocol = s.protocolOn(c.Dataset, proxy)
 	c.finish(c.Dataset)
 
-	t := Training{Recipe: recipe.Name, Batch: recipe.Batch, Iterations: recipe.Iterations,
-		Momentum: recipe.Momentum, WeightDecay: recipe.WeightDecay, Schedule: recipe.Schedule,
-		Split: recipe.Split, Mean: recipe.Mean, Augment: recipe.Augment}
-	ev := recipe.Eval
-	seeds := max(run.Seeds, 1)
-	var steps []int
-	for _, o := range layers {
-		if o.Model != "" {
-			c.Model = o.Model
-		}
-		setF(&c.Width, o.Width)
-		if o.Skip != "" {
-			rr.Skipped = o.Skip
-		}
-		setI(&t.Iterations, o.Iterations)
-		setI(&t.Batch, o.Batch)
-		setI(&seeds, o.Seeds)
-		setI(&t.TrainSubset, o.TrainSubset)
-		setI(&ev.Subset, o.EvalSubset)
-		setI(&ev.Interval, o.EvalInterval)
-		if o.Steps != nil {
-			steps = slices.Clone(o.Steps)
-		}
-		if w := t.Schedule.Warmup; w != nil {
-			setI(&w.MaxIterations, o.WarmupMaxIterations)
-		}
-		if p := t.Schedule.Plateau; p != nil {
-			setI(&p.Patience, o.PlateauPatience)
-		}
+	tr := newTrainedRun(c, recipe, run.Seeds)
+	for _, o := range []Override{scaleDefaults[opts.Scale], s.Scales[opts.Scale], run.Scales[opts.Scale]} {
+		tr.apply(o)
 	}
+	rr.Skipped = tr.skipped
 	if opts.Seeds > 0 {
-		seeds = opts.Seeds
+		tr.seeds = opts.Seeds
 	}
-	if c.Model != run.Model && run.Shortcut == "" {
+	if tr.c.Model != run.Model && run.Shortcut == "" {
 		// A smoke-scale stand-in keeps the run's shortcut rule.
-		c.Shortcut = ""
+		tr.c.Shortcut = ""
 	}
-	c.finish(c.Dataset)
+	tr.c.finish(tr.c.Dataset)
 
-	// LR steps: explicit, or the recipe's scaled to the new length.
-	if steps == nil {
-		for _, st := range recipe.Schedule.Steps {
-			x := int(math.Round(float64(st) * float64(t.Iterations) / float64(recipe.Iterations)))
-			if x > 0 && x < t.Iterations && (len(steps) == 0 || x > steps[len(steps)-1]) {
-				steps = append(steps, x)
-			}
-		}
+	steps, err := lrSteps(tr.steps, recipe, tr.t.Iterations)
+	if err != nil {
+		return rr, err
 	}
-	if len(steps) > 0 && steps[len(steps)-1] >= t.Iterations {
-		return rr, fmt.Errorf("LR step at iteration %d is not before the end of training (%d iterations)", steps[len(steps)-1], t.Iterations)
+	tr.t.Schedule.Steps = steps
+	if err := tr.selectWarmup(); err != nil {
+		return rr, err
 	}
-	if steps == nil {
-		steps = []int{}
+	if !slices.Contains(tr.ev.FinalViews, rr.Protocol) {
+		return rr, fmt.Errorf("protocol %q is not among the recipe's final views %v", rr.Protocol, tr.ev.FinalViews)
 	}
-	t.Schedule.Steps = steps
-
-	// The warm-up applies by family and depth (Sec 4.2: ResNet-110 and
-	// deeper) and never outlasts training.
-	if w := t.Schedule.Warmup; w != nil {
-		fam, depth, err := ParseModel(c.Model, c.Layout)
-		if err != nil {
-			return rr, err
-		}
-		if !slices.Contains(w.Families, fam) || depth < w.MinDepth {
-			t.Schedule.Warmup = nil
-		} else {
-			w.Families, w.MinDepth = nil, 0
-			w.MaxIterations = min(w.MaxIterations, t.Iterations)
-		}
-	}
-	if !slices.Contains(ev.FinalViews, rr.Protocol) {
-		return rr, fmt.Errorf("protocol %q is not among the recipe's final views %v", rr.Protocol, ev.FinalViews)
-	}
-	c.Training, c.Eval = &t, &ev
-	rr.Config = c
+	tr.c.Training, tr.c.Eval = &tr.t, &tr.ev
+	rr.Config = tr.c
 	if rr.Skipped != "" {
 		rr.Seeds, rr.IDs = []int{}, []string{}
 		return rr, nil
 	}
-	rr.Seeds = make([]int, seeds)
+	rr.Seeds = make([]int, tr.seeds)
 	for i := range rr.Seeds {
 		rr.Seeds[i] = i + 1
 	}
 	rr.IDs = rr.identities()
 	return rr, nil
+}
+
+// recipeAt returns a copy of the recipe a train spec's runs follow at
+// opts.Scale, and whether they are CIFAR-10 proxies: an ImageNet spec at
+// smoke scale, or at quick or medium scale without ImageNet data, trains
+// on CIFAR-10 with the cifar-paper recipe less its warm-up (the ImageNet
+// recipe has none).
+func (s *Spec) recipeAt(opts Options) (Recipe, bool) {
+	proxy := s.Dataset == "imagenet" && (opts.Scale == ScaleSmoke || ((opts.Scale == ScaleQuick || opts.Scale == ScaleMedium) && !opts.ImageNet))
+	if !proxy {
+		return Recipes[s.Recipe].clone(), false
+	}
+	recipe := Recipes["cifar-paper"].clone()
+	recipe.Schedule.Warmup = nil
+	return recipe, true
+}
+
+// protocolOn is the final view of a trained run on dataset: "single" for
+// a proxy, else the spec's protocol, else the dataset's standard
+// ("single" on CIFAR-10, "10-crop" on ImageNet).
+func (s *Spec) protocolOn(dataset string, proxy bool) string {
+	switch {
+	case proxy:
+		return "single"
+	case s.Protocol != "":
+		return s.Protocol
+	}
+	return map[string]string{"cifar10": "single", "imagenet": "10-crop"}[dataset]
+}
+
+// trainedRun is a trained run's configuration while the override layers
+// apply: the config, training and evaluation settings, the seed count,
+// explicit LR steps (nil: the recipe's, scaled) and the reason it is
+// skipped at this scale ("" when it is trained).
+type trainedRun struct {
+	c       Config
+	t       Training
+	ev      Eval
+	seeds   int
+	steps   []int
+	skipped string
+}
+
+// newTrainedRun starts a trained run of configuration c from recipe, with
+// the run's seed count (at least 1).
+func newTrainedRun(c Config, recipe Recipe, seeds int) *trainedRun {
+	return &trainedRun{c: c,
+		t: Training{Recipe: recipe.Name, Batch: recipe.Batch, Iterations: recipe.Iterations,
+			Momentum: recipe.Momentum, WeightDecay: recipe.WeightDecay, Schedule: recipe.Schedule,
+			Split: recipe.Split, Mean: recipe.Mean, Augment: recipe.Augment},
+		ev: recipe.Eval, seeds: max(seeds, 1)}
+}
+
+// apply lays one override over the run: every field the override sets
+// (non-zero) replaces the run's.
+func (tr *trainedRun) apply(o Override) {
+	if o.Model != "" {
+		tr.c.Model = o.Model
+	}
+	setF(&tr.c.Width, o.Width)
+	if o.Skip != "" {
+		tr.skipped = o.Skip
+	}
+	setI(&tr.t.Iterations, o.Iterations)
+	setI(&tr.t.Batch, o.Batch)
+	setI(&tr.seeds, o.Seeds)
+	setI(&tr.t.TrainSubset, o.TrainSubset)
+	setI(&tr.ev.Subset, o.EvalSubset)
+	setI(&tr.ev.Interval, o.EvalInterval)
+	if o.Steps != nil {
+		tr.steps = slices.Clone(o.Steps)
+	}
+	if w := tr.t.Schedule.Warmup; w != nil {
+		setI(&w.MaxIterations, o.WarmupMaxIterations)
+	}
+	if p := tr.t.Schedule.Plateau; p != nil {
+		setI(&p.Patience, o.PlateauPatience)
+	}
+}
+
+// lrSteps are a run's LR steps for a training of iterations: the explicit
+// steps, or else the recipe's scaled to the new length (step *
+// iterations / recipe.Iterations, rounded; steps that fall at 0, at the
+// end or onto the previous one are dropped). A step not before the end of
+// training is an error; no steps is an empty list, not nil.
+func lrSteps(steps []int, recipe Recipe, iterations int) ([]int, error) {
+	if steps == nil {
+		for _, st := range recipe.Schedule.Steps {
+			x := int(math.Round(float64(st) * float64(iterations) / float64(recipe.Iterations)))
+			if x > 0 && x < iterations && (len(steps) == 0 || x > steps[len(steps)-1]) {
+				steps = append(steps, x)
+			}
+		}
+	}
+	if len(steps) > 0 && steps[len(steps)-1] >= iterations {
+		return nil, fmt.Errorf("LR step at iteration %d is not before the end of training (%d iterations)", steps[len(steps)-1], iterations)
+	}
+	if steps == nil {
+		steps = []int{}
+	}
+	return steps, nil
+}
+
+// selectWarmup keeps the recipe's warm-up only where it applies, by
+// family and depth (Sec 4.2: ResNet-110 and deeper), clears its selection
+// fields, and caps it at the length of training.
+func (tr *trainedRun) selectWarmup() error {
+	w := tr.t.Schedule.Warmup
+	if w == nil {
+		return nil
+	}
+	fam, depth, err := ParseModel(tr.c.Model, tr.c.Layout)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(w.Families, fam) || depth < w.MinDepth {
+		tr.t.Schedule.Warmup = nil
+	} else {
+		w.Families, w.MinDepth = nil, 0
+		w.MaxIterations = min(w.MaxIterations, tr.t.Iterations)
+	}
+	return nil
 }
 
 // finish fills the fields implied by the dataset and the model family.

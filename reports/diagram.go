@@ -324,12 +324,39 @@ func drawNetwork(d *diagram, cx vg.Length, title string, def *models.Def) {
 // columns (Fig. 3) and every "block" run in one figure of blocks (Figs 2
 // and 5), then lists what was drawn with its analytic counts.
 func (g *generator) writeDiagrams(b *strings.Builder, d *specData) ([]string, error) {
-	var nets, blocks []*runData
-	defs := map[string]*models.Def{}
+	defs, nets, blocks, err := defineDrawn(d)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	b.WriteString("## Diagrams (drawn from the model definitions)\n\n")
+	if len(blocks) > 0 {
+		fs, err := g.blockFigure(b, d, blocks, defs)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, fs...)
+	}
+	if len(nets) > 0 {
+		fs, err := g.networkFigure(b, d, nets, defs)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, fs...)
+	}
+	writeDrawnTable(b, d, defs)
+	return files, nil
+}
+
+// defineDrawn builds the model definition of every run of a diagram spec
+// (by run name) and splits the runs into whole networks and blocks, each
+// in spec order.
+func defineDrawn(d *specData) (defs map[string]*models.Def, nets, blocks []*runData, err error) {
+	defs = map[string]*models.Def{}
 	for _, r := range d.Runs {
 		def, err := define(r.RR.Config)
 		if err != nil {
-			return nil, fmt.Errorf("run %s: %w", r.RR.Name, err)
+			return nil, nil, nil, fmt.Errorf("run %s: %w", r.RR.Name, err)
 		}
 		defs[r.RR.Name] = def
 		if r.RR.View == "block" {
@@ -338,64 +365,66 @@ func (g *generator) writeDiagrams(b *strings.Builder, d *specData) ([]string, er
 			nets = append(nets, r)
 		}
 	}
-	var files []string
-	b.WriteString("## Diagrams (drawn from the model definitions)\n\n")
-	if len(blocks) > 0 {
-		dg := &diagram{w: vg.Length(blockColW*len(blocks)) * diagramPt, h: blockDiagramH * diagramPt}
-		for i, r := range blocks {
-			def := defs[r.RR.Name]
-			si, bi, err := blockOf(def, r.RR.Stage)
-			if err != nil {
-				return nil, fmt.Errorf("run %s: %w", r.RR.Name, err)
-			}
-			title := fmt.Sprintf("%s: %s block %d", r.RR.Config.Model, r.RR.Stage, bi+1)
-			drawBlock(dg, vg.Length(blockColW*i+blockColW/2)*diagramPt, title, def, si, bi)
-		}
-		name := d.Spec.ID + "-blocks"
-		fs, err := g.savePlot(name, dg.w, dg.h, dg.render)
+	return defs, nets, blocks, nil
+}
+
+// blockFigure draws the block runs side by side, one column of blockColW
+// each, saves the figure as <id>-blocks and embeds it in b.
+func (g *generator) blockFigure(b *strings.Builder, d *specData, blocks []*runData, defs map[string]*models.Def) ([]string, error) {
+	dg := &diagram{w: vg.Length(blockColW*len(blocks)) * diagramPt, h: blockDiagramH * diagramPt}
+	for i, r := range blocks {
+		def := defs[r.RR.Name]
+		si, bi, err := blockOf(def, r.RR.Stage)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("run %s: %w", r.RR.Name, err)
 		}
-		files = append(files, fs...)
-		b.WriteString(embed(d.Spec.Artifact+": building blocks", name))
+		title := fmt.Sprintf("%s: %s block %d", r.RR.Config.Model, r.RR.Stage, bi+1)
+		drawBlock(dg, vg.Length(blockColW*i+blockColW/2)*diagramPt, title, def, si, bi)
 	}
-	if len(nets) > 0 {
-		rows := 0
-		for _, r := range nets {
-			rows = max(rows, len(networkLayers(defs[r.RR.Name])))
-		}
-		dg := &diagram{w: vg.Length(networkColW*len(nets)) * diagramPt, h: networkDiagramHeight(rows)}
-		for i, r := range nets {
-			def := defs[r.RR.Name]
-			title := r.RR.Config.Model
-			if def.Residual {
-				title += " (shortcut " + def.Config.Shortcut + ")"
-			}
-			drawNetwork(dg, vg.Length(networkColW*i+networkColW/2-8)*diagramPt, title, def)
-		}
-		name := d.Spec.ID + "-networks"
-		fs, err := g.savePlot(name, dg.w, dg.h, dg.render)
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, fs...)
-		b.WriteString(embed(d.Spec.Artifact+": networks", name))
-		b.WriteString("Solid shortcuts: identity; dashed: shortcuts that increase dimensions (zero-padding in option A, projection in B). Box colors mark the output feature-map size.\n\n")
+	name := d.Spec.ID + "-blocks"
+	files, err := g.savePlot(name, dg.w, dg.h, dg.render)
+	if err != nil {
+		return nil, err
 	}
+	b.WriteString(embed(d.Spec.Artifact+": building blocks", name))
+	return files, nil
+}
+
+// networkFigure draws the network runs side by side, one column of
+// networkColW each, as tall as the deepest one's layers, saves the figure
+// as <id>-networks and embeds it in b with its key.
+func (g *generator) networkFigure(b *strings.Builder, d *specData, nets []*runData, defs map[string]*models.Def) ([]string, error) {
+	rows := 0
+	for _, r := range nets {
+		rows = max(rows, len(networkLayers(defs[r.RR.Name])))
+	}
+	dg := &diagram{w: vg.Length(networkColW*len(nets)) * diagramPt, h: networkDiagramHeight(rows)}
+	for i, r := range nets {
+		def := defs[r.RR.Name]
+		title := r.RR.Config.Model
+		if def.Residual {
+			title += " (shortcut " + def.Config.Shortcut + ")"
+		}
+		drawNetwork(dg, vg.Length(networkColW*i+networkColW/2-8)*diagramPt, title, def)
+	}
+	name := d.Spec.ID + "-networks"
+	files, err := g.savePlot(name, dg.w, dg.h, dg.render)
+	if err != nil {
+		return nil, err
+	}
+	b.WriteString(embed(d.Spec.Artifact+": networks", name))
+	b.WriteString("Solid shortcuts: identity; dashed: shortcuts that increase dimensions (zero-padding in option A, projection in B). Box colors mark the output feature-map size.\n\n")
+	return files, nil
+}
+
+// writeDrawnTable lists every drawn run with what it shows, the whole
+// net's params and multiply-adds (models.Counter), the paper's FLOPs and
+// the difference in 10^9.
+func writeDrawnTable(b *strings.Builder, d *specData, defs map[string]*models.Def) {
 	var rows [][]string
 	for _, r := range d.Runs {
 		def := defs[r.RR.Name]
 		l := def.Layout()
-		what := "whole network"
-		if r.RR.View == "block" {
-			si, bi, _ := blockOf(def, r.RR.Stage)
-			blk := def.Stages[si].Blocks[bi]
-			var convs []string
-			for _, cv := range blk.Branch {
-				convs = append(convs, fmt.Sprintf("%dx%d, %d", cv.R, cv.R, cv.K))
-			}
-			what = fmt.Sprintf("%s block %d: [%s], %s shortcut", r.RR.Stage, bi+1, strings.Join(convs, "; "), blk.Shortcut)
-		}
 		flops, delta := fmtPaperFlops(r.RR.Paper), "n/a"
 		if p, ok := r.RR.Paper["flops"]; ok {
 			delta = signed((float64(l.MACs) - p) / 1e9)
@@ -404,9 +433,24 @@ func (g *generator) writeDiagrams(b *strings.Builder, d *specData) ([]string, er
 		if note == "" {
 			note = "n/a"
 		}
-		rows = append(rows, []string{r.RR.Name, r.RR.Config.Model, what, millions(float64(l.Params)), giga(float64(l.MACs)), flops, delta, note})
+		rows = append(rows, []string{r.RR.Name, r.RR.Config.Model, drawnWhat(r, def), millions(float64(l.Params)), giga(float64(l.MACs)), flops, delta, note})
 	}
 	b.WriteString(mdTable([]string{"drawn", "model", "what", "params (whole net)", "our multiply-adds (10^9)", "paper FLOPs", "Δ (10^9)", "note"}, rows))
 	fmt.Fprintf(b, "\nCounted: %s.\n", models.Counter)
-	return files, nil
+}
+
+// drawnWhat says what a diagram run shows: "whole network", or a block's
+// stage, index, convolutions and shortcut ("conv2_x block 1: [3x3, 64;
+// 3x3, 64], identity shortcut").
+func drawnWhat(r *runData, def *models.Def) string {
+	if r.RR.View != "block" {
+		return "whole network"
+	}
+	si, bi, _ := blockOf(def, r.RR.Stage)
+	blk := def.Stages[si].Blocks[bi]
+	var convs []string
+	for _, cv := range blk.Branch {
+		convs = append(convs, fmt.Sprintf("%dx%d, %d", cv.R, cv.R, cv.K))
+	}
+	return fmt.Sprintf("%s block %d: [%s], %s shortcut", r.RR.Stage, bi+1, strings.Join(convs, "; "), blk.Shortcut)
 }

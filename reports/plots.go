@@ -234,43 +234,56 @@ func paperFinalTest(d *specData, r *runData) (float64, bool) {
 	return 0, false
 }
 
-// curvePanel draws training and test error against iterations. A panel
-// titled "training error..." shows only training error and one titled
-// "test error..." only test error (Fig. 1's two panels); others show both.
-// Where the paper gives a run's final test error, a marker of the run's
-// colour stands at the right end of the x axis at that value.
-func (g *generator) curvePanel(b *strings.Builder, d *specData, name, title string, runs []string) ([]string, []string, error) {
-	showTrain := !strings.HasPrefix(title, "test error")
-	showTest := !strings.HasPrefix(title, "training error")
-	type curve struct {
-		label      string
-		model      string
-		train, tst plotter.XYs
-		paper      float64
-		hasPaper   bool
-		iterations int
+// errorCurve is one run's error curves on a curve panel: its seriesName,
+// training and test error (%) against iterations in units of 10^4, the
+// run's full training length, and the paper's final test error where the
+// panel shows test error and the paper gives one.
+type errorCurve struct {
+	seriesName
+	train, tst plotter.XYs
+	paper      float64
+	hasPaper   bool
+	iterations int
+}
+
+// seriesName is a plotted series' legend label and the model whose depth
+// picks its colour (panelColors).
+type seriesName struct{ label, model string }
+
+// seriesModel is the model of a plotted series.
+func (s seriesName) seriesModel() string { return s.model }
+
+// seriesColors picks the colour of each series of a panel (panelColors of
+// their models, in panel order).
+func seriesColors[S interface{ seriesModel() string }](all []S) []color.Color {
+	models := make([]string, len(all))
+	for i, s := range all {
+		models[i] = s.seriesModel()
 	}
-	var curves []curve
+	return panelColors(models)
+}
+
+// seedLabel is a run's legend label: its name, and the plotted seed when
+// the run has several.
+func seedLabel(rn string, r *runData, s seedData) string {
+	if len(r.Seeds) > 1 {
+		return rn + fmt.Sprintf(" (seed %d)", s.Seed)
+	}
+	return rn
+}
+
+// collectRuns loads one series per run of a panel, in panel order, with
+// load; runs the spec does not have are skipped, and a run without data
+// (load's ok false) is listed in missing as "name (state)".
+func collectRuns[T any](d *specData, runs []string, load func(rn string, r *runData) (T, bool, error)) ([]T, []string, error) {
+	var all []T
 	var missing []string
-	ymax := 0.0
 	for _, rn := range runs {
 		r := d.run(rn)
 		if r == nil {
 			continue
 		}
-		ev := evalSplit(r.RR.Config)
-		var trainS, testS []results.Metric
-		var err error
-		s, ok := plottedSeed(r, func(id string) bool {
-			if err != nil {
-				return false
-			}
-			trainS, err = g.st.series(id, results.SplitTrain, results.MetricError)
-			if err == nil {
-				testS, err = g.st.series(id, ev, results.MetricError)
-			}
-			return len(trainS)+len(testS) > 0
-		})
+		x, ok, err := load(rn, r)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -278,27 +291,118 @@ func (g *generator) curvePanel(b *strings.Builder, d *specData, name, title stri
 			missing = append(missing, rn+" ("+runState(r)+")")
 			continue
 		}
-		c := curve{label: rn, model: r.RR.Config.Model, iterations: r.RR.Config.Training.Iterations}
-		if len(r.Seeds) > 1 {
-			c.label += fmt.Sprintf(" (seed %d)", s.Seed)
+		all = append(all, x)
+	}
+	return all, missing, nil
+}
+
+// savePanel lays out a panel with its legend beside the axes (besideLegend,
+// axes w x h points), saves it as name.png and name.svg and embeds it in b
+// under the alt text title; it returns the files written.
+func (g *generator) savePanel(b *strings.Builder, p *plot.Plot, leg plot.Legend, name, title string, w, h vg.Length) ([]string, error) {
+	total, render := besideLegend(p, leg, w)
+	files, err := g.savePlot(name, total, h, render)
+	if err != nil {
+		return nil, err
+	}
+	b.WriteString(embed(title, name))
+	return files, nil
+}
+
+// curveShow says which error curves a curve panel draws: a panel titled
+// "training error..." shows only training error and one titled "test
+// error..." only test error (Fig. 1's two panels); others show both.
+type curveShow struct{ train, test bool }
+
+// curveShowOf is the curveShow of a panel's title.
+func curveShowOf(title string) curveShow {
+	return curveShow{train: !strings.HasPrefix(title, "test error"), test: !strings.HasPrefix(title, "training error")}
+}
+
+// curvePanel draws training and test error against iterations (curveShow
+// says which). Where the paper gives a run's final test error, a marker of
+// the run's colour stands at the right end of the x axis at that value.
+func (g *generator) curvePanel(b *strings.Builder, d *specData, name, title string, runs []string) ([]string, []string, error) {
+	show := curveShowOf(title)
+	curves, missing, err := collectRuns(d, runs, func(rn string, r *runData) (errorCurve, bool, error) {
+		return g.runCurve(d, rn, r, show)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(curves) == 0 {
+		b.WriteString("No curves yet: no run of this panel has logged an evaluation.\n\n")
+		return nil, missing, nil
+	}
+	p := errorAxes(title, show.ymax(curves))
+	leg := plot.NewLegend()
+	markers, err := show.draw(p, &leg, curves)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := show.addKey(&leg, markers); err != nil {
+		return nil, nil, err
+	}
+	files, err := g.savePanel(b, p, leg, name, title, curveW, curveH)
+	if err != nil {
+		return nil, nil, err
+	}
+	if markers {
+		b.WriteString("Triangles just right of the curves: the paper's final test error of each net in its colour, after the paper's full recipe (the curves stop at this scale's iterations).\n\n")
+	}
+	return files, missing, nil
+}
+
+// runCurve reads the error curves of a run's plotted seed: training error
+// and error on the run's evaluation split, per logged iteration. ok is
+// false when no seed has logged either.
+func (g *generator) runCurve(d *specData, rn string, r *runData, show curveShow) (errorCurve, bool, error) {
+	ev := evalSplit(r.RR.Config)
+	var trainS, testS []results.Metric
+	var err error
+	s, ok := plottedSeed(r, func(id string) bool {
+		if err != nil {
+			return false
 		}
-		if !s.Done() {
-			c.label += ", " + state(s)
+		trainS, err = g.st.series(id, results.SplitTrain, results.MetricError)
+		if err == nil {
+			testS, err = g.st.series(id, ev, results.MetricError)
 		}
-		for _, m := range trainS {
-			c.train = append(c.train, plotter.XY{X: float64(m.Iteration) / 1e4, Y: m.Value})
-		}
-		for _, m := range testS {
-			c.tst = append(c.tst, plotter.XY{X: float64(m.Iteration) / 1e4, Y: m.Value})
-		}
-		if showTest {
-			c.paper, c.hasPaper = paperFinalTest(d, r)
-		}
+		return len(trainS)+len(testS) > 0
+	})
+	if err != nil || !ok {
+		return errorCurve{}, false, err
+	}
+	c := errorCurve{seriesName: seriesName{label: seedLabel(rn, r, s), model: r.RR.Config.Model},
+		train: iterationXYs(trainS), tst: iterationXYs(testS), iterations: r.RR.Config.Training.Iterations}
+	if !s.Done() {
+		c.label += ", " + state(s)
+	}
+	if show.test {
+		c.paper, c.hasPaper = paperFinalTest(d, r)
+	}
+	return c, true, nil
+}
+
+// iterationXYs are a metric's values against their iterations in units of
+// 10^4 (the paper's x axis).
+func iterationXYs(ms []results.Metric) plotter.XYs {
+	var xys plotter.XYs
+	for _, m := range ms {
+		xys = append(xys, plotter.XY{X: float64(m.Iteration) / 1e4, Y: m.Value})
+	}
+	return xys
+}
+
+// ymax is the largest finite error the shown curves reach (0 if none).
+func (show curveShow) ymax(curves []errorCurve) float64 {
+	ymax := 0.0
+	for _, c := range curves {
 		var shown plotter.XYs
-		if showTrain {
+		if show.train {
 			shown = append(shown, c.train...)
 		}
-		if showTest {
+		if show.test {
 			shown = append(shown, c.tst...)
 		}
 		for _, xy := range shown {
@@ -306,17 +410,14 @@ func (g *generator) curvePanel(b *strings.Builder, d *specData, name, title stri
 				ymax = max(ymax, xy.Y)
 			}
 		}
-		curves = append(curves, c)
 	}
-	if len(curves) == 0 {
-		b.WriteString("No curves yet: no run of this panel has logged an evaluation.\n\n")
-		return nil, missing, nil
-	}
-	models := make([]string, len(curves))
-	for i, c := range curves {
-		models[i] = c.model
-	}
-	cols := panelColors(models)
+	return ymax
+}
+
+// errorAxes is an empty curve plot with a grid: x iterations (10^4) from
+// 0, y error (%) from 0 to the next multiple of 5 above ymax plus 5,
+// capped at 100.
+func errorAxes(title string, ymax float64) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "iter. (1e4)"
@@ -325,87 +426,114 @@ func (g *generator) curvePanel(b *strings.Builder, d *specData, name, title stri
 	p.X.Min = 0
 	p.Y.Tick.Marker = errorTicks{}
 	p.Add(plotter.NewGrid())
-	leg := plot.NewLegend()
-	markers := false
+	return p
+}
+
+// draw adds each curve's shown lines and paper marker to p, and an entry
+// per curve to leg; it reports whether any paper marker was drawn. The
+// paper's markers stand in a column just past the end of the curves (the
+// longest run's iterations), one step of 2% of that length apart, so that
+// close values (6.43 to 8.75 in Fig. 6) do not hide each other; the x axis
+// then ends one step past the last marker.
+func (show curveShow) draw(p *plot.Plot, leg *plot.Legend, curves []errorCurve) (bool, error) {
+	cols := seriesColors(curves)
 	xEnd := 0.0
 	for _, c := range curves {
 		xEnd = max(xEnd, float64(c.iterations)/1e4)
 	}
-	// The paper's markers stand in a column just past the end of the
-	// curves, one step apart, so that close values (6.43 to 8.75 in
-	// Fig. 6) do not hide each other.
 	markerStep := xEnd * 0.02
 	nMarkers := 0
 	for i, c := range curves {
-		var thumb plot.Thumbnailer
-		if showTrain && len(c.train) > 0 {
-			l, err := plotter.NewLine(finite(c.train))
-			if err != nil {
-				return nil, nil, err
-			}
-			l.LineStyle = trainStyle(cols[i])
-			p.Add(l)
-			thumb = l
-		}
-		if showTest && len(c.tst) > 0 {
-			l, err := plotter.NewLine(finite(c.tst))
-			if err != nil {
-				return nil, nil, err
-			}
-			l.LineStyle = testStyle(cols[i])
-			p.Add(l)
-			thumb = l
+		thumb, err := show.addLines(p, c, cols[i])
+		if err != nil {
+			return false, err
 		}
 		if c.hasPaper {
 			nMarkers++
-			sc, err := plotter.NewScatter(plotter.XYs{{X: xEnd + float64(nMarkers)*markerStep, Y: c.paper}})
+			sc, err := paperPoint(xEnd+float64(nMarkers)*markerStep, c.paper, cols[i])
 			if err != nil {
-				return nil, nil, err
+				return false, err
 			}
-			sc.GlyphStyle = paperMarker(cols[i])
 			p.Add(sc)
-			markers = true
 		}
 		if thumb != nil {
 			leg.Add(c.label, thumb)
 		}
 	}
-	if showTrain && showTest {
-		key := func(label string, st draw.LineStyle) error {
-			l, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 0}})
+	if nMarkers > 0 {
+		p.X.Max = xEnd + float64(nMarkers+1)*markerStep
+	}
+	return nMarkers > 0, nil
+}
+
+// addLines adds a curve's shown training (thin, dashed) and test (bold)
+// lines to p in colour col, and returns the last one added for its legend
+// entry (nil if the curve shows neither).
+func (show curveShow) addLines(p *plot.Plot, c errorCurve, col color.Color) (plot.Thumbnailer, error) {
+	var thumb plot.Thumbnailer
+	if show.train && len(c.train) > 0 {
+		l, err := styledLine(c.train, trainStyle(col))
+		if err != nil {
+			return nil, err
+		}
+		p.Add(l)
+		thumb = l
+	}
+	if show.test && len(c.tst) > 0 {
+		l, err := styledLine(c.tst, testStyle(col))
+		if err != nil {
+			return nil, err
+		}
+		p.Add(l)
+		thumb = l
+	}
+	return thumb, nil
+}
+
+// styledLine is a line through the finite points of xys in style st.
+func styledLine(xys plotter.XYs, st draw.LineStyle) (*plotter.Line, error) {
+	l, err := plotter.NewLine(finite(xys))
+	if err != nil {
+		return nil, err
+	}
+	l.LineStyle = st
+	return l, nil
+}
+
+// paperPoint is the paper's marker (paperMarker) of colour col at (x, y).
+func paperPoint(x, y float64, col color.Color) (*plotter.Scatter, error) {
+	sc, err := plotter.NewScatter(plotter.XYs{{X: x, Y: y}})
+	if err != nil {
+		return nil, err
+	}
+	sc.GlyphStyle = paperMarker(col)
+	return sc, nil
+}
+
+// addKey adds the grey key to the styles under the runs' entries of leg:
+// dashed training and bold test error when the panel shows both, the
+// paper's marker when one was drawn.
+func (show curveShow) addKey(leg *plot.Legend, markers bool) error {
+	if show.train && show.test {
+		for _, k := range []struct {
+			label string
+			st    draw.LineStyle
+		}{{"training error", trainStyle(legendKey)}, {"test error", testStyle(legendKey)}} {
+			l, err := styledLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 0}}, k.st)
 			if err != nil {
 				return err
 			}
-			l.LineStyle = st
-			leg.Add(label, l)
-			return nil
-		}
-		if err := key("training error", trainStyle(legendKey)); err != nil {
-			return nil, nil, err
-		}
-		if err := key("test error", testStyle(legendKey)); err != nil {
-			return nil, nil, err
+			leg.Add(k.label, l)
 		}
 	}
 	if markers {
-		sc, err := plotter.NewScatter(plotter.XYs{{X: 0, Y: 0}})
+		sc, err := paperPoint(0, 0, legendKey)
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
-		sc.GlyphStyle = paperMarker(legendKey)
 		leg.Add("paper, final test", sc)
-		p.X.Max = xEnd + float64(nMarkers+1)*markerStep
 	}
-	w, render := besideLegend(p, leg, curveW)
-	files, err := g.savePlot(name, w, curveH, render)
-	if err != nil {
-		return nil, nil, err
-	}
-	b.WriteString(embed(title, name))
-	if markers {
-		b.WriteString("Triangles just right of the curves: the paper's final test error of each net in its colour, after the paper's full recipe (the curves stop at this scale's iterations).\n\n")
-	}
-	return files, missing, nil
+	return nil
 }
 
 // errorTicks labels an error axis every 10 points when it spans more than
@@ -474,11 +602,97 @@ func (logTicks125) Ticks(lo, hi float64) []plot.Tick {
 	return ts
 }
 
+// responseSeries is one run's layer responses on a Fig. 7 panel: the std
+// of each 3x3 layer's response against its layer index (1-based), positive
+// values only (a log axis).
+type responseSeries struct {
+	seriesName
+	xys plotter.XYs
+}
+
 // responsePanel draws Fig. 7: the std of each layer's response, in layer
 // order or sorted by magnitude (descending), on a log y axis: a plain
 // net's first layers (std about 30 in plain-56) and the residual nets'
 // responses (about 1) then stay apart instead of flattening each other.
 func (g *generator) responsePanel(b *strings.Builder, d *specData, name, title, order string, runs []string) ([]string, []string, error) {
+	all, missing, err := collectRuns(d, runs, func(rn string, r *runData) (responseSeries, bool, error) {
+		return g.runResponses(rn, r, order == "sorted")
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	lo, hi := responseRange(all)
+	if math.IsInf(lo, 1) {
+		b.WriteString("No responses yet: no run of this panel has finished.\n\n")
+		return nil, missing, nil
+	}
+	p := responseAxes(title, order)
+	// A margin of a fifth of a decade each side (10^0.2 = 1.58).
+	p.Y.Min, p.Y.Max = lo/1.58, hi*1.58
+	leg := plot.NewLegend()
+	cols := seriesColors(all)
+	for i, sr := range all {
+		l, sc, err := plotter.NewLinePoints(sr.xys)
+		if err != nil {
+			return nil, nil, err
+		}
+		l.LineStyle = draw.LineStyle{Color: cols[i], Width: vg.Points(1)}
+		sc.GlyphStyle = draw.GlyphStyle{Color: cols[i], Radius: vg.Points(1.5), Shape: draw.CircleGlyph{}}
+		p.Add(l, sc)
+		leg.Add(sr.label, l, sc)
+	}
+	files, err := g.savePanel(b, p, leg, name, title, responseW, respH)
+	if err != nil {
+		return nil, nil, err
+	}
+	return files, missing, nil
+}
+
+// runResponses reads the layer responses of a run's plotted seed, in layer
+// order or, when sorted, by std descending. ok is false when no seed has
+// any.
+func (g *generator) runResponses(rn string, r *runData, sorted bool) (responseSeries, bool, error) {
+	var rs []results.Response
+	var err error
+	s, ok := plottedSeed(r, func(id string) bool {
+		if err != nil {
+			return false
+		}
+		rs, err = g.st.responsesOf(id)
+		return len(rs) > 0
+	})
+	if err != nil || !ok {
+		return responseSeries{}, false, err
+	}
+	stds := make([]float64, len(rs))
+	for j, x := range rs {
+		stds[j] = x.Std
+	}
+	if sorted {
+		slices.SortFunc(stds, func(a, b float64) int { return cmp.Compare(b, a) })
+	}
+	xys := plotter.XYs{}
+	for j, v := range stds {
+		xys = append(xys, plotter.XY{X: float64(j + 1), Y: v})
+	}
+	return responseSeries{seriesName: seriesName{label: seedLabel(rn, r, s), model: r.RR.Config.Model}, xys: positive(xys)}, true, nil
+}
+
+// responseRange is the smallest and largest std of all series (+Inf and
+// -Inf when they have none).
+func responseRange(all []responseSeries) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, sr := range all {
+		for _, xy := range sr.xys {
+			lo, hi = min(lo, xy.Y), max(hi, xy.Y)
+		}
+	}
+	return lo, hi
+}
+
+// responseAxes is an empty Fig. 7 plot with a grid: x the layer index
+// (original or sorted order) from 0, y the response std on a log scale.
+func responseAxes(title, order string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "layer index (original)"
@@ -490,83 +704,5 @@ func (g *generator) responsePanel(b *strings.Builder, d *specData, name, title, 
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = logTicks125{}
 	p.Add(plotter.NewGrid())
-	leg := plot.NewLegend()
-	type series struct {
-		label, model string
-		xys          plotter.XYs
-	}
-	var all []series
-	var missing []string
-	for _, rn := range runs {
-		r := d.run(rn)
-		if r == nil {
-			continue
-		}
-		var rs []results.Response
-		var err error
-		s, ok := plottedSeed(r, func(id string) bool {
-			if err != nil {
-				return false
-			}
-			rs, err = g.st.responsesOf(id)
-			return len(rs) > 0
-		})
-		if err != nil {
-			return nil, nil, err
-		}
-		if !ok {
-			missing = append(missing, rn+" ("+runState(r)+")")
-			continue
-		}
-		stds := make([]float64, len(rs))
-		for j, x := range rs {
-			stds[j] = x.Std
-		}
-		if order == "sorted" {
-			slices.SortFunc(stds, func(a, b float64) int { return cmp.Compare(b, a) })
-		}
-		xys := plotter.XYs{}
-		for j, v := range stds {
-			xys = append(xys, plotter.XY{X: float64(j + 1), Y: v})
-		}
-		label := rn
-		if len(r.Seeds) > 1 {
-			label += fmt.Sprintf(" (seed %d)", s.Seed)
-		}
-		all = append(all, series{label: label, model: r.RR.Config.Model, xys: positive(xys)})
-	}
-	lo, hi := math.Inf(1), math.Inf(-1)
-	for _, sr := range all {
-		for _, xy := range sr.xys {
-			lo, hi = min(lo, xy.Y), max(hi, xy.Y)
-		}
-	}
-	if math.IsInf(lo, 1) {
-		b.WriteString("No responses yet: no run of this panel has finished.\n\n")
-		return nil, missing, nil
-	}
-	// A margin of a fifth of a decade each side (10^0.2 = 1.58).
-	p.Y.Min, p.Y.Max = lo/1.58, hi*1.58
-	models := make([]string, len(all))
-	for i, sr := range all {
-		models[i] = sr.model
-	}
-	cols := panelColors(models)
-	for i, sr := range all {
-		l, sc, err := plotter.NewLinePoints(sr.xys)
-		if err != nil {
-			return nil, nil, err
-		}
-		l.LineStyle = draw.LineStyle{Color: cols[i], Width: vg.Points(1)}
-		sc.GlyphStyle = draw.GlyphStyle{Color: cols[i], Radius: vg.Points(1.5), Shape: draw.CircleGlyph{}}
-		p.Add(l, sc)
-		leg.Add(sr.label, l, sc)
-	}
-	w, render := besideLegend(p, leg, responseW)
-	files, err := g.savePlot(name, w, respH, render)
-	if err != nil {
-		return nil, nil, err
-	}
-	b.WriteString(embed(title, name))
-	return files, missing, nil
+	return p
 }

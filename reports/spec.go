@@ -336,6 +336,16 @@ func measuredAt(d *specData, r *runData) string {
 // paper's reference rows.
 func (g *generator) writeResults(b *strings.Builder, d *specData) {
 	withPaper, oursOnly := tableGroups(d)
+	writeRunTable(b, d, withPaper, oursOnly)
+	writeEnsembles(b, d, withPaper)
+	writeReferences(b, d)
+}
+
+// writeRunTable writes the "Results" table (one row per run: the paper's
+// number, ours and Δ for each group in withPaper, ours alone for
+// oursOnly, and what the numbers were measured at), its legend and the
+// runs' notes.
+func writeRunTable(b *strings.Builder, d *specData, withPaper, oursOnly []group) {
 	header := append(append([]string{"run", "model"}, valueHeaders(withPaper, oursOnly)...), "measured at")
 	var rows [][]string
 	for _, r := range d.Runs {
@@ -365,70 +375,95 @@ func (g *generator) writeResults(b *strings.Builder, d *specData) {
 	if len(notes) > 0 {
 		b.WriteString(strings.Join(notes, "\n") + "\n\n")
 	}
-	if len(d.Res.Ensembles) > 0 {
-		b.WriteString("### Ensembles\n\n")
-		var rows [][]string
-		for _, e := range d.Res.Ensembles {
-			for _, gr := range withPaper {
-				p, ok := paperCell(e.Paper, gr)
-				if !ok {
-					continue
-				}
-				ours, dl := "not evaluated: `repro run "+d.Spec.ID+"` evaluates it once every member is trained", "n/a"
-				if er, ok := d.Ensembles[e.Name]; ok {
-					if v, ok := ensembleValue(er, gr.key); ok {
-						ours = pct(v)
-						if pv, ok := e.Paper[gr.key]; ok {
-							dl = signed(v - pv)
-						}
-					}
-				}
-				rows = append(rows, []string{e.Name, ensembleMembers(d, e), gr.title, p, ours, dl})
-			}
-		}
-		b.WriteString(mdTable([]string{"ensemble", "members", "metric", "paper", "ours", "Δ"}, rows))
-		b.WriteString("\nAn ensemble's score of an image is the average of its members' softmax probabilities (Sec. 4.1, after Sec. 3.4's score averaging), " +
-			"each member's from the view it was last evaluated with, as stored at its last iteration (table predictions).")
-		if d.Proxy {
-			b.WriteString(" On the CIFAR-10 proxies, top-5 of 10 classes is a weak measure: a net that ranks the true class anywhere in the top half scores a hit.")
-		}
-		b.WriteString("\n")
-		for _, e := range d.Res.Ensembles {
-			if e.Note != "" {
-				fmt.Fprintf(b, "\n- %s: %s\n", e.Name, e.Note)
-			}
-		}
-		b.WriteString("\n")
+}
+
+// writeEnsembles writes the "Ensembles" table: one row per ensemble and
+// metric group of withPaper the paper gives for it (paper, ours, Δ), how
+// an ensemble is scored (Sec. 4.1) and the ensembles' notes. It writes
+// nothing for a spec without ensembles.
+func writeEnsembles(b *strings.Builder, d *specData, withPaper []group) {
+	if len(d.Res.Ensembles) == 0 {
+		return
 	}
-	if len(d.Res.References) > 0 {
-		b.WriteString("### Other rows: the paper's, and published reproductions where the spec names them (not trained here)\n\n")
-		header := []string{"method"}
+	b.WriteString("### Ensembles\n\n")
+	var rows [][]string
+	for _, e := range d.Res.Ensembles {
+		for _, gr := range withPaper {
+			if row, ok := ensembleRow(d, e, gr); ok {
+				rows = append(rows, row)
+			}
+		}
+	}
+	b.WriteString(mdTable([]string{"ensemble", "members", "metric", "paper", "ours", "Δ"}, rows))
+	b.WriteString("\nAn ensemble's score of an image is the average of its members' softmax probabilities (Sec. 4.1, after Sec. 3.4's score averaging), " +
+		"each member's from the view it was last evaluated with, as stored at its last iteration (table predictions).")
+	if d.Proxy {
+		b.WriteString(" On the CIFAR-10 proxies, top-5 of 10 classes is a weak measure: a net that ranks the true class anywhere in the top half scores a hit.")
+	}
+	b.WriteString("\n")
+	for _, e := range d.Res.Ensembles {
+		if e.Note != "" {
+			fmt.Fprintf(b, "\n- %s: %s\n", e.Name, e.Note)
+		}
+	}
+	b.WriteString("\n")
+}
+
+// ensembleRow is ensemble e's row for metric group gr: name, members,
+// metric, the paper's number, ours and Δ (ours minus the paper's); ok is
+// false when the paper gives no number for gr.
+func ensembleRow(d *specData, e experiments.Ensemble, gr group) ([]string, bool) {
+	p, ok := paperCell(e.Paper, gr)
+	if !ok {
+		return nil, false
+	}
+	ours, dl := "not evaluated: `repro run "+d.Spec.ID+"` evaluates it once every member is trained", "n/a"
+	if er, ok := d.Ensembles[e.Name]; ok {
+		if v, ok := ensembleValue(er, gr.key); ok {
+			ours = pct(v)
+			if pv, ok := e.Paper[gr.key]; ok {
+				dl = signed(v - pv)
+			}
+		}
+	}
+	return []string{e.Name, ensembleMembers(d, e), gr.title, p, ours, dl}, true
+}
+
+// writeReferences writes the table of the paper's other rows and published
+// reproductions (not trained here): one column per metric group any of
+// them gives a number for. It writes nothing for a spec without
+// references.
+func writeReferences(b *strings.Builder, d *specData) {
+	if len(d.Res.References) == 0 {
+		return
+	}
+	b.WriteString("### Other rows: the paper's, and published reproductions where the spec names them (not trained here)\n\n")
+	header := []string{"method"}
+	for _, gr := range groups {
+		if slices.ContainsFunc(d.Res.References, func(r experiments.Reference) bool {
+			_, ok := paperCell(r.Paper, gr)
+			return ok
+		}) {
+			header = append(header, gr.title)
+		}
+	}
+	var rows [][]string
+	for _, ref := range d.Res.References {
+		row := []string{ref.Name}
 		for _, gr := range groups {
-			if slices.ContainsFunc(d.Res.References, func(r experiments.Reference) bool {
-				_, ok := paperCell(r.Paper, gr)
-				return ok
-			}) {
-				header = append(header, gr.title)
+			if !slices.Contains(header, gr.title) {
+				continue
 			}
+			p, _ := paperCell(ref.Paper, gr)
+			row = append(row, p)
 		}
-		var rows [][]string
-		for _, ref := range d.Res.References {
-			row := []string{ref.Name}
-			for _, gr := range groups {
-				if !slices.Contains(header, gr.title) {
-					continue
-				}
-				p, _ := paperCell(ref.Paper, gr)
-				row = append(row, p)
-			}
-			if ref.Note != "" {
-				row[0] += " (" + ref.Note + ")"
-			}
-			rows = append(rows, row)
+		if ref.Note != "" {
+			row[0] += " (" + ref.Note + ")"
 		}
-		b.WriteString(mdTable(header, rows))
-		b.WriteString("\n")
+		rows = append(rows, row)
 	}
+	b.WriteString(mdTable(header, rows))
+	b.WriteString("\n")
 }
 
 // ensembleMembers lists an ensemble's members with their seeds, and the
